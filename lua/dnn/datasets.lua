@@ -1,0 +1,3 @@
+-- dnn.datasets: standard datasets from their Debian packages.
+local datasets = {}
+return datasets

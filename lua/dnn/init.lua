@@ -1,0 +1,20 @@
+-- The dnn module: the C core (dnn.core) plus the Lua library around it.
+local core = require "dnn.core"
+
+local dnn = {}
+for k, v in pairs(core) do dnn[k] = v end
+
+-- every tensor method is also a function: dnn.add(a, b) == a:add(b)
+for name, fn in pairs(core.methods) do
+  if dnn[name] == nil then dnn[name] = fn end
+end
+
+dnn.core = core
+package.loaded.dnn = dnn -- submodules may require "dnn" while we load
+
+require "dnn.tensor"
+dnn.io = require "dnn.io"
+dnn.datasets = require "dnn.datasets"
+dnn.help = require "dnn.help"
+
+return dnn
