@@ -337,8 +337,8 @@ static int max_min(lua_State *L, dnn_op op, dnn_op elementwise, const char *fnam
     return dnnL_push(L, binary_values(L, elementwise, 1, 2));
   reduce_args r;
   parse_reduce(L, fname, &r);
-  if (r.ndims == 0) return dnnL_push(L, dnn_reduce(op, t, 0, NULL, false));
-  if (r.ndims > 1) return luaL_error(L, "%s: takes one dim or none", fname);
+  /* no dim: the overall extreme; a list of dims: values only (like amax) */
+  if (r.ndims == 0 || lua_type(L, 2) == LUA_TTABLE) return dnnL_push(L, dnn_reduce(op, t, r.ndims, r.dims, r.keepdim));
   dnn_tensor *values = NULL, *indices = NULL;
   if (dnn_reduce_with_indices(op, t, r.dims[0], r.keepdim, &values, &indices) != DNN_OK) return dnnL_error(L);
   one_based(indices);
@@ -348,6 +348,8 @@ static int max_min(lua_State *L, dnn_op op, dnn_op elementwise, const char *fnam
 }
 static int m_max(lua_State *L) { return max_min(L, DNN_OP_MAX, DNN_OP_MAXIMUM, "max"); }
 static int m_min(lua_State *L) { return max_min(L, DNN_OP_MIN, DNN_OP_MINIMUM, "min"); }
+static int m_amax(lua_State *L) { return reduce(L, DNN_OP_MAX, "amax"); }
+static int m_amin(lua_State *L) { return reduce(L, DNN_OP_MIN, "amin"); }
 
 /* var/std: correction=1 (unbiased) by default; {unbiased=false} or {correction=0}. */
 static int var_std(lua_State *L, bool take_sqrt) {
@@ -462,7 +464,7 @@ void dnnL_open_math(lua_State *L) {
       {"where", m_where},
       {"sum", m_sum}, {"mean", m_mean}, {"prod", m_prod}, {"all", m_all}, {"any", m_any},
       {"logsumexp", m_logsumexp}, {"argmax", m_argmax}, {"argmin", m_argmin},
-      {"max", m_max}, {"min", m_min}, {"var", m_var}, {"std", m_std},
+      {"max", m_max}, {"min", m_min}, {"amax", m_amax}, {"amin", m_amin}, {"var", m_var}, {"std", m_std},
       {"cumsum", m_cumsum}, {"cumprod", m_cumprod},
       {"matmul", m_matmul}, {"mm", m_mm}, {"bmm", m_bmm}, {"dot", m_dot}, {"mv", m_mv},
       {"outer", m_outer}, {"addmm", m_addmm},

@@ -23,18 +23,24 @@ dnn_tensor *dnnL_checktensor(lua_State *L, int idx) {
   return t;
 }
 
-/* Bytes allocated since the last GC step; a step runs every 256 KiB so a loop
- * of large temporaries is collected long before memory grows. */
-static size_t gc_debt;
-#define GC_STEP_BYTES (256u << 10)
+/* The Lua GC cannot see tensor bytes, so a loop of large temporaries would
+ * grow memory long before Lua's own heap asks for a collection.  We count the
+ * bytes of new tensors and run a full collection once they pass a threshold
+ * that scales with what is live (like the collector's own pause), with a floor
+ * so small heaps are not collected on every allocation. */
+static size_t bytes_since_collect;
+static size_t collect_threshold = 24u << 20;
 
 void dnnL_account(lua_State *L, size_t nbytes) {
-  gc_debt += nbytes;
-  if (gc_debt >= GC_STEP_BYTES) {
-    int kb = (int)(gc_debt >> 10);
-    gc_debt = 0;
-    lua_gc(L, LUA_GCSTEP, kb);
-  }
+  bytes_since_collect += nbytes;
+  if (bytes_since_collect < collect_threshold) return;
+  bytes_since_collect = 0;
+  lua_gc(L, LUA_GCCOLLECT);
+  size_t live = (size_t)dnn_get_memory_stats().allocated_bytes;
+  size_t t = live / 4;
+  if (t < (24u << 20)) t = 24u << 20;
+  if (t > (512u << 20)) t = 512u << 20;
+  collect_threshold = t;
 }
 
 int dnnL_push(lua_State *L, dnn_tensor *t) {
