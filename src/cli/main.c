@@ -28,8 +28,12 @@ static void lstop(lua_State *L, lua_Debug *ar) {
   luaL_error(L, "interrupted!");
 }
 
+/* set by Ctrl-C so the report starts on a new line, after the echoed ^C */
+static volatile sig_atomic_t interrupted;
+
 static void laction(int sig) {
   signal(sig, SIG_DFL); /* a second Ctrl-C kills the process */
+  interrupted = 1;
   lua_sethook(global_L, lstop, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
 }
 
@@ -51,11 +55,16 @@ int dnn_docall(lua_State *L, int nargs, int nres) {
   signal(SIGINT, laction);
   int status = lua_pcall(L, nargs, nres, base);
   signal(SIGINT, SIG_DFL);
+  /* a Ctrl-C that came as the call ended must not stop the next one */
+  if (lua_gethook(L) == lstop) lua_sethook(L, NULL, 0, 0);
   lua_remove(L, base);
   return status;
 }
 
 void dnn_report(lua_State *L, const char *name) {
+  fflush(stdout); /* results printed so far come before the error */
+  if (interrupted && isatty(STDERR_FILENO)) fputc('\n', stderr);
+  interrupted = 0;
   const char *msg = lua_tostring(L, -1);
   fprintf(stderr, "%s: %s\n", name ? name : progname, msg ? msg : "(error object is not a string)");
   fflush(stderr);
@@ -76,15 +85,23 @@ static int dostring(lua_State *L, const char *s, const char *name) {
   return dochunk(L, luaL_loadbuffer(L, s, strlen(s), name));
 }
 
-static int dolibrary(lua_State *L, const char *name) {
+/* -l mod: mod = require "mod"; -l g=mod: g = require "mod"; -l mod-v2:
+ * mod = require "mod-v2" (lua.c's rules). */
+static int dolibrary(lua_State *L, const char *arg) {
+  char glob[256];
+  snprintf(glob, sizeof glob, "%s", arg);
+  const char *modname = arg;
+  char *eq = strchr(glob, '=');
+  if (eq) {
+    *eq = 0;
+    modname = arg + (eq - glob) + 1;
+  }
   lua_getglobal(L, "require");
-  lua_pushstring(L, name);
+  lua_pushstring(L, modname);
   int status = dnn_docall(L, 1, 1);
   if (status == LUA_OK) {
-    const char *eq = strchr(name, '=');
-    char glob[256];
-    snprintf(glob, sizeof glob, "%s", name);
-    if (eq) glob[eq - name] = 0;
+    char *suffix = eq ? NULL : strchr(glob, '-');
+    if (suffix) *suffix = 0;
     lua_setglobal(L, glob);
   }
   return report_status(L, status);
@@ -184,14 +201,27 @@ static void print_usage(FILE *f) {
           progname);
 }
 
-static void print_version(void) {
-  printf("dnnlua %s (%s; Lua engine %s)\n", DNN_VERSION,
+const char *dnn_version_string(void) {
+  static char buf[128];
+  snprintf(buf, sizeof buf, "dnnlua %s (%s; %s)", DNN_VERSION,
 #ifdef DNN_HAVE_CUDA
-         "CPU + CUDA",
+           "CPU + CUDA",
 #else
-         "CPU",
+           "CPU",
 #endif
-         LUA_RELEASE);
+           LUA_RELEASE);
+  return buf;
+}
+
+static void print_version(void) { printf("%s\n", dnn_version_string()); }
+
+/* The global `help` is dnn.help.help (also callable as dnn.help(...)). */
+static void set_help_global(lua_State *L) {
+  int top = lua_gettop(L);
+  if (lua_getglobal(L, "dnn") == LUA_TTABLE && lua_getfield(L, -1, "help") == LUA_TTABLE &&
+      lua_getfield(L, -1, "help") == LUA_TFUNCTION)
+    lua_setglobal(L, "help");
+  lua_settop(L, top);
 }
 
 typedef struct {
@@ -278,6 +308,7 @@ static int pmain(lua_State *L) {
   lua_pushstring(L, "dnn");
   if (report_status(L, dnn_docall(L, 1, 1)) != LUA_OK) return 0;
   lua_setglobal(L, "dnn");
+  set_help_global(L);
   int optlim = o.script > 0 ? o.script : m->argc;
   if (!runargs(L, argv, optlim)) return 0;
   if (o.script && handle_script(L, argv + o.script) != LUA_OK) return 0;
