@@ -125,7 +125,7 @@ static dnn_status run_reduce(dnn_op op, const dnn_tensor *t, int ndims, const in
   dnn_tensor *v3 = layout_3d(src, red);
   dnn_tensor_release(cast);
   if (!v3) return dnn_error_code();
-  dnn_tensor *out = dnn_empty(nd, shape, reduce_out_dtype(op, (dnn_dtype)src->dtype), dnn_tensor_device(t));
+  dnn_tensor *out = dnn_empty(nd, shape, reduce_out_dtype(op, (dnn_dtype)v3->dtype), dnn_tensor_device(t));
   dnn_tensor *idx = (out && want_indices) ? dnn_empty(nd, shape, DNN_INT64, dnn_tensor_device(t)) : NULL;
   dnn_status st = DNN_OK;
   if (!out || (want_indices && !idx)) {

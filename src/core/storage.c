@@ -7,12 +7,64 @@
 
 #define HEADER_BYTES ((sizeof(dnn_storage) + 63) & ~(size_t)63)
 
+/* Small blocks are recycled through per-thread free lists by size class:
+ * per-op costs on tiny tensors are dominated by malloc/free otherwise.  The Lua
+ * GC frees garbage in batches of thousands, so the lists are bounded by bytes
+ * (not by a small count).  Sanitizer builds skip the cache so use-after-free
+ * stays detectable. */
+#if defined(__SANITIZE_ADDRESS__)
+#define BLOCK_CACHE 0
+#else
+#define BLOCK_CACHE 1
+#endif
+#define CACHE_CLASSES 32              /* blocks of 64 .. 2048 data bytes */
+#define CACHE_MAX_BYTES (16u << 20)   /* per thread */
+
+typedef struct free_block {
+  struct free_block *next;
+} free_block;
+
+typedef struct {
+  free_block *head[CACHE_CLASSES];
+  size_t bytes;
+} block_cache;
+static _Thread_local block_cache cache;
+
+static int size_class(size_t data_bytes) {
+  size_t units = (data_bytes + 63) / 64; /* 0-byte tensors share class 0 */
+  return units < 1 ? 0 : (int)units - 1;
+}
+
+static size_t class_bytes(int cls) { return HEADER_BYTES + 64 * (size_t)(cls + 1); }
+
+static void *cache_pop(int cls) {
+  free_block *b = cache.head[cls];
+  if (!b) return NULL;
+  cache.head[cls] = b->next;
+  cache.bytes -= class_bytes(cls);
+  return b;
+}
+
+static bool cache_push(int cls, void *block) {
+  if (cache.bytes + class_bytes(cls) > CACHE_MAX_BYTES) return false;
+  free_block *b = block;
+  b->next = cache.head[cls];
+  cache.head[cls] = b;
+  cache.bytes += class_bytes(cls);
+  return true;
+}
+
 dnn_storage *dnn_storage_new(dnn_device dev, size_t nbytes) {
   dnn_storage *s;
   if (dev.type == DNN_DEVICE_CPU) {
     void *block = NULL;
     size_t total = HEADER_BYTES + ((nbytes + 63) & ~(size_t)63);
-    if (total < nbytes || posix_memalign(&block, 64, total) != 0) {
+    int cls = size_class(nbytes);
+    if (BLOCK_CACHE && cls < CACHE_CLASSES) {
+      block = cache_pop(cls);
+      total = class_bytes(cls); /* cached blocks are allocated at class size */
+    }
+    if (!block && (total < nbytes || posix_memalign(&block, 64, total) != 0)) {
       dnn_error(DNN_ERR_MEMORY, "out of memory allocating %zu bytes", nbytes);
       return NULL;
     }
@@ -54,7 +106,8 @@ void dnn_storage_release(dnn_storage *s) {
   if (s->release) {
     s->release(s);
   } else if (s->device.type == DNN_DEVICE_CPU) {
-    free(s);
+    int cls = size_class(s->nbytes);
+    if (!(BLOCK_CACHE && cls < CACHE_CLASSES && cache_push(cls, s))) free(s);
   } else {
     const dnn_backend *b = dnn_backend_get(s->device);
     if (b && s->data) b->free(s->data, s->device);

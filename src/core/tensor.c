@@ -43,9 +43,28 @@ dnn_status dnn_check_same_device(const char *op, int n, const dnn_tensor *const 
   return DNN_OK;
 }
 
+/* Tensor headers are recycled through a per-thread free list (see storage.c). */
+#if defined(__SANITIZE_ADDRESS__)
+#define HEADER_CACHE 0
+#else
+#define HEADER_CACHE 65536
+#endif
+static _Thread_local int header_count;
+static _Thread_local dnn_tensor *header_list; /* linked through ->grad */
+
+static dnn_tensor *header_pop(void) {
+  dnn_tensor *t = header_list;
+  if (t) {
+    header_list = t->grad;
+    header_count--;
+  }
+  return t;
+}
+
 dnn_tensor *dnn_tensor_wrap(dnn_storage *s, dnn_dtype dt, int ndim, const int64_t *shape,
                             const int64_t *strides, int64_t offset) {
-  dnn_tensor *t = malloc(sizeof *t);
+  dnn_tensor *t = HEADER_CACHE ? header_pop() : NULL;
+  if (!t) t = malloc(sizeof *t);
   if (!t) {
     dnn_error(DNN_ERR_MEMORY, "out of memory");
     return NULL;
@@ -116,7 +135,13 @@ void dnn_tensor_release(dnn_tensor *t) {
   if (t->grad) dnn_tensor_release(t->grad);
   if (t->grad_fn) dnn_node_release(t->grad_fn);
   dnn_memory_note_tensor(-1);
-  free(t);
+  if (HEADER_CACHE && header_count < HEADER_CACHE) {
+    t->grad = header_list;
+    header_list = t;
+    header_count++;
+  } else {
+    free(t);
+  }
 }
 
 size_t dnn_tensor_nbytes(const dnn_tensor *t) { return t->storage->nbytes; }

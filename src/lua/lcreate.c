@@ -169,6 +169,10 @@ static int l_tensor(lua_State *L) {
 
 static int shaped_args(lua_State *L, const char *fname, int64_t *shape, int *ndim, int *next) {
   *ndim = dnnL_checkshape(L, 1, shape, next, fname);
+  int top = lua_gettop(L);
+  if (*next <= top && !(*next == top && lua_type(L, top) == LUA_TTABLE))
+    luaL_error(L, "%s: expected sizes (integers or a table) then an options table, got %s", fname,
+               luaL_typename(L, *next));
   return dnnL_optstable(L, 1);
 }
 
@@ -209,7 +213,9 @@ static void fill_value(lua_State *L, dnn_tensor *t, int idx, const char *fname) 
 static int l_full(lua_State *L) {
   int64_t shape[DNN_MAX_DIMS];
   int nd, next, opts, vidx;
-  if (lua_type(L, 1) == LUA_TTABLE && lua_rawgeti(L, 1, 1) == LUA_TTABLE) {
+  bool braced = lua_type(L, 1) == LUA_TTABLE && lua_rawgeti(L, 1, 1) == LUA_TTABLE;
+  if (lua_type(L, 1) == LUA_TTABLE && !braced) lua_pop(L, 1); /* drop the probe */
+  if (braced) {
     nd = dnnL_checkshape(L, lua_gettop(L), shape, &next, "full");
     lua_rawgeti(L, 1, 2);
     vidx = lua_gettop(L);

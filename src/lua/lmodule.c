@@ -3,10 +3,9 @@
 #include "lutil.h"
 
 int luaopen_dnn_core(lua_State *L) {
-  /* Tensor bytes live outside the Lua heap and dnnL_account reports them as
-   * GC steps; the incremental collector turns those steps into collections
-   * of any garbage, where the generational one would leave old tensors. */
-  lua_gc(L, LUA_GCINC, 0, 0, 0);
+  /* The collector mode is the host's choice (lua5.4 runs generational, which
+   * frees short-lived tensors while they are still in cache); tensor bytes
+   * the GC cannot see are covered by dnnL_account's full collections. */
   lua_newtable(L); /* the methods table, shared by every tensor */
   lua_rawsetp(L, LUA_REGISTRYINDEX, &dnnL_methods_key);
   lua_newtable(L); /* the module */

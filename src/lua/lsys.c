@@ -1,5 +1,15 @@
 /* Process-level knobs: threads, memory statistics, build information. */
+#include <time.h>
+
 #include "lutil.h"
+
+/* Seconds from a monotonic clock (for timing; os.clock counts CPU time). */
+static int l_monotonic(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec * 1e-9);
+  return 1;
+}
 
 static int l_set_num_threads(lua_State *L) {
   lua_Integer n = luaL_checkinteger(L, 1);
@@ -43,6 +53,7 @@ void dnnL_open_sys(lua_State *L) {
       {"get_num_threads", l_get_num_threads},
       {"memory_stats", l_memory_stats},
       {"is_tensor", l_is_tensor},
+      {"monotonic", l_monotonic},
       {NULL, NULL},
   };
   dnnL_add_functions(L, fns);
