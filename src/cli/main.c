@@ -303,6 +303,7 @@ static int pmain(lua_State *L) {
   setup_dnn(L);
   createargtable(L, argv, m->argc, o.script);
   lua_gc(L, LUA_GCRESTART);
+  lua_gc(L, LUA_GCGEN, 0, 0); /* as lua.c: short-lived tensors die young, cheaply */
   /* the global dnn, loaded eagerly so scripts and the REPL start ready */
   lua_getglobal(L, "require");
   lua_pushstring(L, "dnn");

@@ -3,17 +3,18 @@
 
 static int64_t live_tensors, live_storages, allocated, peak, total_allocs;
 
-#define ADD(var, n) __atomic_add_fetch(&(var), (n), __ATOMIC_RELAXED)
+/* Statistics, not synchronisation: relaxed load + store (plain moves) keep the
+ * per-op cost of tiny tensors low.  Tensors made concurrently on several
+ * threads may lose an update, which only blurs the figures. */
 #define LOAD(var) __atomic_load_n(&(var), __ATOMIC_RELAXED)
+#define ADD(var, n) __atomic_store_n(&(var), LOAD(var) + (n), __ATOMIC_RELAXED)
 
 void dnn_memory_note_alloc(size_t nbytes) {
-  int64_t now = ADD(allocated, (int64_t)nbytes);
+  int64_t now = LOAD(allocated) + (int64_t)nbytes;
+  __atomic_store_n(&allocated, now, __ATOMIC_RELAXED);
   ADD(live_storages, 1);
   ADD(total_allocs, 1);
-  int64_t p = LOAD(peak);
-  while (now > p && !__atomic_compare_exchange_n(&peak, &p, now, false, __ATOMIC_RELAXED,
-                                                 __ATOMIC_RELAXED)) {
-  }
+  if (now > LOAD(peak)) __atomic_store_n(&peak, now, __ATOMIC_RELAXED);
 }
 
 void dnn_memory_note_free(size_t nbytes) {

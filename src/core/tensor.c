@@ -86,6 +86,15 @@ dnn_tensor *dnn_tensor_wrap(dnn_storage *s, dnn_dtype dt, int ndim, const int64_
   return t;
 }
 
+/* Like dnn_tensor_wrap, but takes over the caller's reference to s. */
+static dnn_tensor *wrap_new_storage(dnn_storage *s, dnn_dtype dt, int ndim, const int64_t *shape,
+                                    const int64_t *strides) {
+  dnn_tensor *t = dnn_tensor_wrap(s, dt, ndim, shape, strides, 0);
+  if (t) s->refcount--; /* still private to this thread: no other holder yet */
+  else dnn_storage_release(s);
+  return t;
+}
+
 dnn_tensor *dnn_empty(int ndim, const int64_t *shape, dnn_dtype dt, dnn_device dev) {
   if (dnn_check_shape("empty", ndim, shape) != DNN_OK) return NULL;
   if ((unsigned)dt >= DNN_DTYPE_COUNT) {
@@ -96,9 +105,7 @@ dnn_tensor *dnn_empty(int ndim, const int64_t *shape, dnn_dtype dt, dnn_device d
   int64_t n = dnn_contiguous_strides(ndim, shape, strides);
   dnn_storage *s = dnn_storage_new(dev, (size_t)n * dnn_dtype_size(dt));
   DNN_CHECK_NULL(s);
-  dnn_tensor *t = dnn_tensor_wrap(s, dt, ndim, shape, strides, 0);
-  dnn_storage_release(s); /* the tensor holds it now */
-  return t;
+  return wrap_new_storage(s, dt, ndim, shape, strides);
 }
 
 dnn_tensor *dnn_full(int ndim, const int64_t *shape, double value, dnn_dtype dt, dnn_device dev) {

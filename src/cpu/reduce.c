@@ -44,9 +44,14 @@ static inline bool better(dnn_op op, double v, double best) {
       case DNN_OP_MEAN:                                                                      \
         if (IS_FLOAT) {                                                                      \
           double acc = 0;                                                                    \
-          if (st == 1) {                                                                     \
+          if (st == 1) { /* float lanes per block of 1024, blocks summed in double */        \
             const T *x = base;                                                               \
-            _Pragma("omp simd reduction(+ : acc)") for (int64_t i = 0; i < n; i++) acc += x[i]; \
+            for (int64_t b0 = 0; b0 < n; b0 += 1024) {                                       \
+              int64_t b1 = b0 + 1024 < n ? b0 + 1024 : n;                                    \
+              T bacc = 0;                                                                    \
+              _Pragma("omp simd reduction(+ : bacc)") for (int64_t i = b0; i < b1; i++) bacc += x[i]; \
+              acc += (double)bacc;                                                           \
+            }                                                                                \
           } else {                                                                           \
             for (int64_t i = 0; i < n; i++) acc += LOAD(T, base, i, st);                     \
           }                                                                                  \

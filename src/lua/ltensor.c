@@ -513,6 +513,8 @@ void dnnL_open_tensor(lua_State *L) {
   dnnL_add_methods(L, methods);
 
   luaL_newmetatable(L, DNN_TENSOR_MT);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &dnnL_tensor_mt_key);
   lua_rawgetp(L, LUA_REGISTRYINDEX, &dnnL_methods_key);
   lua_pushcclosure(L, t_index, 1);
   lua_setfield(L, -2, "__index");

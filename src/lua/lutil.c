@@ -4,6 +4,7 @@
 
 char dnnL_methods_key;
 char dnnL_module_key;
+char dnnL_tensor_mt_key;
 
 dnn_tensor *dnnL_totensor(lua_State *L, int idx) {
   dnnL_tensor *u = lua_touserdata(L, idx);
@@ -48,7 +49,8 @@ int dnnL_push(lua_State *L, dnn_tensor *t) {
   dnnL_tensor *u = lua_newuserdatauv(L, sizeof(dnnL_tensor), 0);
   u->magic = DNN_TENSOR_MAGIC;
   u->t = t;
-  luaL_setmetatable(L, DNN_TENSOR_MT);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &dnnL_tensor_mt_key); /* faster than a name lookup */
+  lua_setmetatable(L, -2);
   if (t->storage->refcount == 1) dnnL_account(L, t->storage->nbytes + sizeof(dnn_tensor));
   return 1;
 }

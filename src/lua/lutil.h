@@ -19,6 +19,7 @@ typedef struct {
 /* Registry keys (addresses) of the shared tables. */
 extern char dnnL_methods_key; /* tensor methods table */
 extern char dnnL_module_key;  /* the dnn.core table */
+extern char dnnL_tensor_mt_key; /* the tensor metatable (also registry["dnn.Tensor"]) */
 
 /* The tensor at idx, or NULL when idx is not a tensor.  Raises if closed. */
 dnn_tensor *dnnL_totensor(lua_State *L, int idx);
