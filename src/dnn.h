@@ -286,6 +286,17 @@ dnn_tensor *dnn_bincount(const dnn_tensor *t, const dnn_tensor *weights, int64_t
 /* sorted unique values; counts (int64) and inverse (int64, 0-based) optional. */
 dnn_status dnn_unique(const dnn_tensor *t, dnn_tensor **values, dnn_tensor **inverse,
                       dnn_tensor **counts);
+/* t with src's slices added at index along dim (PyTorch index_add). */
+dnn_tensor *dnn_index_add(const dnn_tensor *t, int dim, const dnn_tensor *index,
+                          const dnn_tensor *src);
+/* t with the masked positions (row-major order) taken from source in order. */
+dnn_tensor *dnn_masked_scatter(const dnn_tensor *t, const dnn_tensor *mask,
+                               const dnn_tensor *source);
+/* In place: mask must broadcast to t's shape. */
+dnn_status dnn_masked_fill_(dnn_tensor *t, const dnn_tensor *mask, double value);
+/* int64 (n, ndim): 0-based coordinates of the non-zero elements, row-major. */
+dnn_tensor *dnn_nonzero(const dnn_tensor *t);
+
 
 /* ---------- random numbers (core/rng.c): Philox4x32-10, counter based ---------- */
 typedef struct {

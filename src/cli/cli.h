@@ -4,6 +4,8 @@
 #define DNN_CLI_H
 
 #include <lua.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 /* ---- main.c ---- */
 /* Calls the function on the stack (nargs args) with a traceback handler and
@@ -35,5 +37,8 @@ int dnn_lineread_interactive(void);
 /* Installs Tab completion: calls fn_ref's "complete" (a registry ref to the
  * dnn.repl table) with the word being completed. */
 void dnn_complete_init(lua_State *L, int repl_ref);
+
+/* The lua_Alloc of dnnlua (alloc.c): pooled small blocks. */
+void *dnn_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 
 #endif

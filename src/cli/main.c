@@ -332,7 +332,7 @@ static int pmain(lua_State *L) {
 }
 
 int main(int argc, char **argv) {
-  lua_State *L = luaL_newstate();
+  lua_State *L = lua_newstate(dnn_lua_alloc, NULL);
   if (!L) {
     fprintf(stderr, "%s: cannot create state: not enough memory\n", argv[0]);
     return EXIT_FAILURE;

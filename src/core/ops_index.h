@@ -1,23 +1,8 @@
-/* Indexing ops that dnn.h does not declare yet (index_add, masked_scatter,
- * in-place masked_fill, nonzero), and the helpers the indexing front ends
- * share.  The public declarations belong in dnn.h's "indexing ops" section;
- * they live here until that file's owner moves them. */
+/* Helpers the indexing front ends (ops_index.c, ops_join.c, ops_sort.c) share. */
 #ifndef DNN_OPS_INDEX_H
 #define DNN_OPS_INDEX_H
 
 #include "internal.h"
-
-/* ---- public (to move into dnn.h); indices are 0-based ---- */
-/* t with src's slices added at index along dim (PyTorch index_add). */
-dnn_tensor *dnn_index_add(const dnn_tensor *t, int dim, const dnn_tensor *index,
-                          const dnn_tensor *src);
-/* t with the masked positions (row-major order) taken from source in order. */
-dnn_tensor *dnn_masked_scatter(const dnn_tensor *t, const dnn_tensor *mask,
-                               const dnn_tensor *source);
-/* In place: mask must broadcast to t's shape. */
-dnn_status dnn_masked_fill_(dnn_tensor *t, const dnn_tensor *mask, double value);
-/* int64 (n, ndim): 0-based coordinates of the non-zero elements, row-major. */
-dnn_tensor *dnn_nonzero(const dnn_tensor *t);
 
 /* ---- shared by ops_index.c, ops_join.c and ops_sort.c ---- */
 /* Error unless t holds integers (not bool, not float); role names it ("index"). */

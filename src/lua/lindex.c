@@ -165,15 +165,33 @@ int dnnL_index_set(lua_State *L) {
   dnn_tensor *t = dnnL_checktensor(L, 1);
   dnn_tensor *key = dnnL_totensor(L, 2);
   if (key) {
-    if (key->dtype == DNN_BOOL) { /* t[mask] = v */
-      dnn_tensor *r;
+    if (key->dtype == DNN_BOOL) { /* t[mask] = v: v is one value, or one per selected element */
       dnn_tensor *src = dnnL_totensor(L, 3);
-      if (src) r = dnn_where(key, src, t);
-      else r = dnn_masked_fill(t, key, luaL_checknumber(L, 3));
-      if (!r) dnnL_error(L);
-      dnn_status st = dnn_copy_(t, r);
-      dnn_tensor_release(r);
-      dnnL_check(L, st);
+      if (src && dnn_numel(src) != 1) {
+        dnn_tensor *count = dnn_reduce(DNN_OP_SUM, key, 0, NULL, false);
+        if (!count) dnnL_error(L);
+        int64_t zero[1] = {0}, n = dnn_get_at_int(count, zero);
+        dnn_tensor_release(count);
+        if (n != dnn_numel(src))
+          return luaL_error(L, "index assignment: the mask selects %d elements but the value has %d",
+                            (int)n, (int)dnn_numel(src));
+        dnn_tensor *r = dnn_masked_scatter(t, key, src);
+        if (!r) dnnL_error(L);
+        dnn_status st = dnn_copy_(t, r);
+        dnn_tensor_release(r);
+        dnnL_check(L, st);
+        return 0;
+      }
+      double v;
+      if (src) {
+        int64_t zero[DNN_MAX_DIMS] = {0};
+        v = dnn_get_at(src, zero);
+      } else if (lua_isboolean(L, 3)) {
+        v = lua_toboolean(L, 3);
+      } else {
+        v = luaL_checknumber(L, 3);
+      }
+      dnnL_check(L, dnn_masked_fill_(t, key, v));
       return 0;
     }
     if (dnn_dtype_is_float((dnn_dtype)key->dtype) || t->ndim == 0)

@@ -5,7 +5,6 @@
  * data files carry). */
 #include <string.h>
 
-#include "core/ops_index.h"
 #include "lops_index.h"
 
 /* ---- shared helpers (declared in lops_index.h) ---- */
