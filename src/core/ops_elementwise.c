@@ -88,7 +88,32 @@ static dnn_tensor *binary_into(dnn_op op, const dnn_tensor *a, const dnn_tensor 
   return out;
 }
 
+static bool same_shape(const dnn_tensor *a, const dnn_tensor *b) {
+  if (a->ndim != b->ndim) return false;
+  for (int i = 0; i < a->ndim; i++)
+    if (a->shape[i] != b->shape[i]) return false;
+  return true;
+}
+
 dnn_tensor *dnn_binary(dnn_op op, const dnn_tensor *a, const dnn_tensor *b) {
+  /* the common case -- same shape, dtype and device, contiguous -- skips
+   * broadcasting and casts: it is most of the cost of an op on tiny tensors */
+  if (a->dtype == b->dtype && a->storage->device.type == DNN_DEVICE_CPU &&
+      b->storage->device.type == DNN_DEVICE_CPU && same_shape(a, b) && dnn_is_contiguous(a) &&
+      dnn_is_contiguous(b)) {
+    dnn_dtype cdt, odt;
+    op_dtypes(op, (dnn_dtype)a->dtype, &cdt, &odt);
+    if (cdt == (dnn_dtype)a->dtype) {
+      dnn_tensor *out = dnn_empty(a->ndim, a->shape, odt, DNN_CPU);
+      DNN_CHECK_NULL(out);
+      dnn_op_args args = {.op = op, .out = out, .in = {a, b}, .n_in = 2};
+      if (dnn_dispatch(DNN_CPU, &args) != DNN_OK) {
+        dnn_tensor_release(out);
+        return NULL;
+      }
+      return out;
+    }
+  }
   return binary_into(op, a, b, result_dtype(a, b));
 }
 

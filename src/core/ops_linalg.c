@@ -73,8 +73,44 @@ static dnn_status mismatch(const char *op, const dnn_tensor *a, const dnn_tensor
                    DNN_SHAPE_STR(a, b0), DNN_SHAPE_STR(b, b1), (long long)ka, (long long)kb);
 }
 
+/* A 3-d header (1, rows, cols) over a matrix, on the caller's stack. */
+static void batch1_header(dnn_tensor *v, const dnn_tensor *m) {
+  *v = *m;
+  v->ndim = 3;
+  v->shape[0] = 1, v->shape[1] = m->shape[0], v->shape[2] = m->shape[1];
+  v->strides[0] = 0, v->strides[1] = m->strides[0], v->strides[2] = m->strides[1];
+}
+
+/* matrix @ matrix with BLAS-usable strides: no view headers to make */
+static dnn_tensor *matmul_2d(const dnn_tensor *a, const dnn_tensor *b) {
+  bool ta, tb;
+  int64_t la, lb;
+  if (!dnn_blas_layout(a->shape[0], a->shape[1], a->strides[0], a->strides[1], &ta, &la) ||
+      !dnn_blas_layout(b->shape[0], b->shape[1], b->strides[0], b->strides[1], &tb, &lb))
+    return NULL;
+  int64_t shape[2] = {a->shape[0], b->shape[1]};
+  dnn_tensor *out = dnn_empty(2, shape, (dnn_dtype)a->dtype, dnn_tensor_device(a));
+  if (!out) return NULL;
+  dnn_tensor a3, b3, o3;
+  batch1_header(&a3, a);
+  batch1_header(&b3, b);
+  batch1_header(&o3, out);
+  dnn_op_args args = {.op = DNN_OP_MATMUL, .out = &o3, .in = {&a3, &b3}, .n_in = 2};
+  if (dnn_dispatch(dnn_tensor_device(a), &args) != DNN_OK) {
+    dnn_error_prefix("matmul");
+    dnn_tensor_release(out);
+    return NULL;
+  }
+  return out;
+}
+
 dnn_tensor *dnn_matmul(const dnn_tensor *a, const dnn_tensor *b) {
   if (check_operands("matmul", a, b) != DNN_OK) return NULL;
+  if (a->ndim == 2 && b->ndim == 2 && a->shape[1] == b->shape[0]) {
+    dnn_error_clear();
+    dnn_tensor *r = matmul_2d(a, b);
+    if (r || dnn_error_code() != DNN_OK) return r; /* else: strides need the general path */
+  }
   if (a->ndim == 0 || b->ndim == 0) {
     dnn_error(DNN_ERR_SHAPE, "matmul: both arguments need at least 1 dim, got %d-d and %d-d", a->ndim, b->ndim);
     return NULL;

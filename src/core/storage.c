@@ -101,7 +101,11 @@ dnn_storage *dnn_storage_new(dnn_device dev, size_t nbytes) {
 void dnn_storage_retain(dnn_storage *s) { __atomic_add_fetch(&s->refcount, 1, __ATOMIC_RELAXED); }
 
 void dnn_storage_release(dnn_storage *s) {
-  if (!s || __atomic_sub_fetch(&s->refcount, 1, __ATOMIC_ACQ_REL) != 0) return;
+  if (!s) return;
+  /* sole owner: nobody else can add a reference, so no atomic update needed */
+  if (__atomic_load_n(&s->refcount, __ATOMIC_ACQUIRE) != 1 &&
+      __atomic_sub_fetch(&s->refcount, 1, __ATOMIC_ACQ_REL) != 0)
+    return;
   dnn_memory_note_free(s->nbytes);
   if (s->release) {
     s->release(s);

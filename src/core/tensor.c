@@ -61,8 +61,9 @@ static dnn_tensor *header_pop(void) {
   return t;
 }
 
-dnn_tensor *dnn_tensor_wrap(dnn_storage *s, dnn_dtype dt, int ndim, const int64_t *shape,
-                            const int64_t *strides, int64_t offset) {
+/* A header over s; takes a new reference to s unless `steal`. */
+static dnn_tensor *make_header(dnn_storage *s, dnn_dtype dt, int ndim, const int64_t *shape,
+                               const int64_t *strides, int64_t offset, bool steal) {
   dnn_tensor *t = HEADER_CACHE ? header_pop() : NULL;
   if (!t) t = malloc(sizeof *t);
   if (!t) {
@@ -81,17 +82,21 @@ dnn_tensor *dnn_tensor_wrap(dnn_storage *s, dnn_dtype dt, int ndim, const int64_
   t->storage = s;
   t->grad = NULL;
   t->grad_fn = NULL;
-  dnn_storage_retain(s);
+  if (!steal) dnn_storage_retain(s);
   dnn_memory_note_tensor(1);
   return t;
 }
 
-/* Like dnn_tensor_wrap, but takes over the caller's reference to s. */
+dnn_tensor *dnn_tensor_wrap(dnn_storage *s, dnn_dtype dt, int ndim, const int64_t *shape,
+                            const int64_t *strides, int64_t offset) {
+  return make_header(s, dt, ndim, shape, strides, offset, false);
+}
+
+/* A header that takes over the caller's (only) reference to a fresh storage. */
 static dnn_tensor *wrap_new_storage(dnn_storage *s, dnn_dtype dt, int ndim, const int64_t *shape,
                                     const int64_t *strides) {
-  dnn_tensor *t = dnn_tensor_wrap(s, dt, ndim, shape, strides, 0);
-  if (t) s->refcount--; /* still private to this thread: no other holder yet */
-  else dnn_storage_release(s);
+  dnn_tensor *t = make_header(s, dt, ndim, shape, strides, 0, true);
+  if (!t) dnn_storage_release(s);
   return t;
 }
 
@@ -136,8 +141,15 @@ void dnn_tensor_retain(dnn_tensor *t) { __atomic_add_fetch(&t->refcount, 1, __AT
 
 void dnn_node_release(struct dnn_node *n); /* autograd/ */
 
+/* A count of 1 means no other holder exists (nobody else could be adding a
+ * reference), so the last release skips the atomic read-modify-write. */
+static inline bool drop_ref(int *rc) {
+  if (__atomic_load_n(rc, __ATOMIC_ACQUIRE) == 1) return true;
+  return __atomic_sub_fetch(rc, 1, __ATOMIC_ACQ_REL) == 0;
+}
+
 void dnn_tensor_release(dnn_tensor *t) {
-  if (!t || __atomic_sub_fetch(&t->refcount, 1, __ATOMIC_ACQ_REL) != 0) return;
+  if (!t || !drop_ref(&t->refcount)) return;
   dnn_storage_release(t->storage);
   if (t->grad) dnn_tensor_release(t->grad);
   if (t->grad_fn) dnn_node_release(t->grad_fn);
