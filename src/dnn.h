@@ -83,6 +83,7 @@ typedef struct dnn_storage {
   /* Owner-specific release; NULL means data lives inside this block. */
   void (*release)(struct dnn_storage *);
   void *ctx;
+  uint64_t version; /* bumped by every in-place write; autograd checks saved tensors */
 } dnn_storage;
 
 struct dnn_node; /* autograd node (autograd/) */
@@ -333,8 +334,71 @@ dnn_memory_stats dnn_get_memory_stats(void);
 void dnn_memory_note_alloc(size_t nbytes);
 void dnn_memory_note_free(size_t nbytes);
 
+/* ---------- autograd (autograd/) ----------
+ * Core ops (above) never record.  The dnn_ag_* front ends compute through the
+ * core ops and, when grad mode is on and an input requires grad, record a node
+ * whose backward uses core ops.  Only floating point tensors take gradients. */
+bool dnn_grad_enabled(void);
+bool dnn_set_grad_enabled(bool on); /* returns the previous mode */
+dnn_status dnn_set_requires_grad(dnn_tensor *t, bool on); /* leaves only */
+bool dnn_is_leaf(const dnn_tensor *t);
+const char *dnn_grad_fn_name(const dnn_tensor *t); /* NULL for leaves */
+/* A new header over t's storage outside the graph. */
+dnn_tensor *dnn_detach(dnn_tensor *t);
+/* Accumulates d(root)/d(leaf) into every leaf's .grad.  grad may be NULL for a
+ * one-element root.  Without retain_graph the graph's saved tensors are freed. */
+dnn_status dnn_backward(dnn_tensor *root, const dnn_tensor *grad, bool retain_graph);
+/* Gradients of sum(outputs[i] * grad_outputs[i]) w.r.t. inputs, into results[]
+ * (NULL for an input the outputs do not depend on, if allow_unused); .grad untouched. */
+dnn_status dnn_grad(int n_out, dnn_tensor *const *outputs, dnn_tensor *const *grad_outputs, int n_in,
+                    dnn_tensor *const *inputs, bool retain_graph, bool allow_unused,
+                    dnn_tensor **results);
+/* Marks an in-place write (bumps the storage version); errors when the write
+ * would break autograd (a leaf that requires grad, while grad mode is on). */
+dnn_status dnn_check_inplace(const char *op, dnn_tensor *t);
+
+dnn_tensor *dnn_ag_binary(dnn_op op, const dnn_tensor *a, const dnn_tensor *b);
+dnn_tensor *dnn_ag_binary_scalar(dnn_op op, const dnn_tensor *a, double s, bool scalar_is_int,
+                                 bool scalar_first);
+dnn_tensor *dnn_ag_unary(dnn_op op, const dnn_tensor *a);
+dnn_tensor *dnn_ag_clamp(const dnn_tensor *a, bool has_min, double min, bool has_max, double max);
+dnn_tensor *dnn_ag_where(const dnn_tensor *cond, const dnn_tensor *a, const dnn_tensor *b);
+dnn_tensor *dnn_ag_reduce(dnn_op op, const dnn_tensor *t, int ndims, const int *dims, bool keepdim);
+dnn_status dnn_ag_reduce_with_indices(dnn_op op, const dnn_tensor *t, int dim, bool keepdim,
+                                      dnn_tensor **values, dnn_tensor **indices);
+dnn_tensor *dnn_ag_var(const dnn_tensor *t, int ndims, const int *dims, int64_t correction, bool keepdim);
+dnn_tensor *dnn_ag_cumulative(dnn_op op, const dnn_tensor *t, int dim);
+dnn_tensor *dnn_ag_matmul(const dnn_tensor *a, const dnn_tensor *b);
+dnn_tensor *dnn_ag_addmm(const dnn_tensor *c, const dnn_tensor *a, const dnn_tensor *b, double beta,
+                         double alpha);
+/* views and copies */
+dnn_tensor *dnn_ag_view(dnn_tensor *t, int ndim, const int64_t *shape);
+dnn_tensor *dnn_ag_reshape(dnn_tensor *t, int ndim, const int64_t *shape);
+dnn_tensor *dnn_ag_permute(dnn_tensor *t, const int *perm);
+dnn_tensor *dnn_ag_transpose(dnn_tensor *t, int d0, int d1);
+dnn_tensor *dnn_ag_slice(dnn_tensor *t, int dim, int64_t start, int64_t stop, int64_t step);
+dnn_tensor *dnn_ag_select(dnn_tensor *t, int dim, int64_t index);
+dnn_tensor *dnn_ag_squeeze(dnn_tensor *t, int dim);
+dnn_tensor *dnn_ag_unsqueeze(dnn_tensor *t, int dim);
+dnn_tensor *dnn_ag_expand(dnn_tensor *t, int ndim, const int64_t *shape);
+dnn_tensor *dnn_ag_flip(const dnn_tensor *t, int ndims, const int *dims);
+dnn_tensor *dnn_ag_contiguous(dnn_tensor *t);
+dnn_tensor *dnn_ag_clone(const dnn_tensor *t);
+dnn_tensor *dnn_ag_to_dtype(dnn_tensor *t, dnn_dtype dt);
+/* indexing */
+dnn_tensor *dnn_ag_gather(const dnn_tensor *t, int dim, const dnn_tensor *index);
+dnn_tensor *dnn_ag_index_select(const dnn_tensor *t, int dim, const dnn_tensor *index);
+dnn_tensor *dnn_ag_masked_fill(const dnn_tensor *t, const dnn_tensor *mask, double value);
+dnn_tensor *dnn_ag_masked_select(const dnn_tensor *t, const dnn_tensor *mask);
+dnn_tensor *dnn_ag_scatter(const dnn_tensor *t, int dim, const dnn_tensor *index, const dnn_tensor *src,
+                           bool add);
+dnn_tensor *dnn_ag_cat(int n, dnn_tensor *const *ts, int dim);
+dnn_tensor *dnn_ag_stack(int n, dnn_tensor *const *ts, int dim);
+
 /* ---------- io (io/idx.c) ---------- */
 /* Reads an IDX file (gzip or plain) into a tensor of its stored dtype. */
 dnn_tensor *dnn_read_idx(const char *path);
+/* Writes uint8/int32/float32/float64 as plain IDX, atomically (temp + rename). */
+dnn_status dnn_write_idx(const char *path, dnn_tensor *t);
 
 #endif /* DNN_H */

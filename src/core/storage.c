@@ -94,6 +94,7 @@ dnn_storage *dnn_storage_new(dnn_device dev, size_t nbytes) {
   s->device = dev;
   s->nbytes = nbytes;
   s->ctx = NULL;
+  s->version = 0;
   dnn_memory_note_alloc(nbytes);
   return s;
 }

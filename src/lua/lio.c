@@ -3,9 +3,6 @@
  *   core.write_idx(path, tensor) -> nothing (atomic: temp file + rename) */
 #include "lutil.h"
 
-/* Defined in src/io/idx.c; belongs in dnn.h's io section next to
- * dnn_read_idx (declared here until that header gains it). */
-dnn_status dnn_write_idx(const char *path, dnn_tensor *t);
 
 static const char *checkpath(lua_State *L, int idx, const char *fname) {
   if (lua_type(L, idx) != LUA_TSTRING)
