@@ -1,5 +1,6 @@
 /* Refcounted storage.  On the CPU the header and the data share one 64-byte
  * aligned block, so a fresh tensor costs one allocation for its bytes. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +55,58 @@ static bool cache_push(int cls, void *block) {
   return true;
 }
 
+/* Large blocks: glibc returns freed big chunks to the kernel, so a loop of
+ * large temporaries pays page faults on every fresh output.  A few recently
+ * freed big blocks are kept (shared by threads, under a lock: one lock per
+ * large allocation is nothing next to touching megabytes). */
+#define BIG_MIN (256u << 10)
+#define BIG_SLOTS 16
+#define BIG_MAX_BYTES (512u << 20)
+
+static struct {
+  pthread_mutex_t lock;
+  void *block[BIG_SLOTS];
+  size_t size[BIG_SLOTS];
+  int n;
+  size_t bytes;
+} big = {PTHREAD_MUTEX_INITIALIZER, {0}, {0}, 0, 0};
+
+static void *big_get(size_t total) {
+  void *b = NULL;
+  pthread_mutex_lock(&big.lock);
+  for (int i = big.n - 1; i >= 0; i--) /* newest first: its pages are warm */
+    if (big.size[i] == total) {
+      b = big.block[i];
+      big.bytes -= total;
+      big.block[i] = big.block[big.n - 1];
+      big.size[i] = big.size[big.n - 1];
+      big.n--;
+      break;
+    }
+  pthread_mutex_unlock(&big.lock);
+  return b;
+}
+
+static bool big_put(void *block, size_t total) {
+  if (!BLOCK_CACHE || total > BIG_MAX_BYTES / 4) return false;
+  void *evict = NULL;
+  pthread_mutex_lock(&big.lock);
+  if (big.n == BIG_SLOTS || big.bytes + total > BIG_MAX_BYTES) { /* drop the oldest */
+    evict = big.block[0];
+    big.bytes -= big.size[0];
+    for (int i = 1; i < big.n; i++) big.block[i - 1] = big.block[i], big.size[i - 1] = big.size[i];
+    big.n--;
+  }
+  big.block[big.n] = block;
+  big.size[big.n++] = total;
+  big.bytes += total;
+  pthread_mutex_unlock(&big.lock);
+  free(evict);
+  return true;
+}
+
+static size_t block_total(size_t nbytes) { return HEADER_BYTES + ((nbytes + 4095) & ~(size_t)4095); }
+
 dnn_storage *dnn_storage_new(dnn_device dev, size_t nbytes) {
   dnn_storage *s;
   if (dev.type == DNN_DEVICE_CPU) {
@@ -63,6 +116,9 @@ dnn_storage *dnn_storage_new(dnn_device dev, size_t nbytes) {
     if (BLOCK_CACHE && cls < CACHE_CLASSES) {
       block = cache_pop(cls);
       total = class_bytes(cls); /* cached blocks are allocated at class size */
+    } else if (BLOCK_CACHE && nbytes >= BIG_MIN) {
+      total = block_total(nbytes); /* page-rounded so similar sizes share blocks */
+      block = big_get(total);
     }
     if (!block && (total < nbytes || posix_memalign(&block, 64, total) != 0)) {
       dnn_error(DNN_ERR_MEMORY, "out of memory allocating %zu bytes", nbytes);
@@ -112,7 +168,11 @@ void dnn_storage_release(dnn_storage *s) {
     s->release(s);
   } else if (s->device.type == DNN_DEVICE_CPU) {
     int cls = size_class(s->nbytes);
-    if (!(BLOCK_CACHE && cls < CACHE_CLASSES && cache_push(cls, s))) free(s);
+    if (BLOCK_CACHE && cls < CACHE_CLASSES) {
+      if (!cache_push(cls, s)) free(s);
+    } else if (!(BLOCK_CACHE && s->nbytes >= BIG_MIN && big_put(s, block_total(s->nbytes)))) {
+      free(s);
+    }
   } else {
     const dnn_backend *b = dnn_backend_get(s->device);
     if (b && s->data) b->free(s->data, s->device);

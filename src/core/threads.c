@@ -4,7 +4,7 @@
 #endif
 #include "dnn.h"
 
-void openblas_set_num_threads(int n); /* from OpenBLAS */
+#include "../cpu/blas.h"
 
 static int num_threads = 0; /* 0 = not yet chosen */
 
@@ -14,7 +14,7 @@ void dnn_set_num_threads(int n) {
 #ifdef _OPENMP
   omp_set_num_threads(n);
 #endif
-  openblas_set_num_threads(n);
+  dnn_blas_set_num_threads(n);
 }
 
 int dnn_get_num_threads(void) {

@@ -2,11 +2,11 @@
  * float32/float64 through OpenBLAS, transposed operands passed as flags (no
  * copy); tiny products and integer dtypes use plain loops, which beat the
  * BLAS call overhead there. */
-#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend_cpu.h"
+#include "blas.h"
 
 #define SMALL_MATMUL_FLOPS 4096 /* M*N*K below which loops win */
 
@@ -101,14 +101,15 @@ dnn_status cpu_matmul(const dnn_op_args *a) {
                      B->strides[1], B->strides[2], (double *)cb, alpha, beta, accumulate);
       continue;
     }
+    if (M > INT32_MAX || N > INT32_MAX || K > INT32_MAX || lda > INT32_MAX || ldb > INT32_MAX)
+      return dnn_error(DNN_ERR_SHAPE, "matmul: dimensions beyond 2^31 are not supported by BLAS");
+    DNN_RETURN_IF_ERR(dnn_blas_load());
     if (dt == DNN_FLOAT32)
-      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                  (blasint)M, (blasint)N, (blasint)K, (float)alpha, (const float *)ab, (blasint)lda,
-                  (const float *)bb, (blasint)ldb, (float)beta, (float *)cb, (blasint)N);
+      dnn_blas_sgemm(ta, tb, (int)M, (int)N, (int)K, (float)alpha, (const float *)ab, (int)lda,
+                     (const float *)bb, (int)ldb, (float)beta, (float *)cb, (int)N);
     else
-      cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                  (blasint)M, (blasint)N, (blasint)K, alpha, (const double *)ab, (blasint)lda,
-                  (const double *)bb, (blasint)ldb, beta, (double *)cb, (blasint)N);
+      dnn_blas_dgemm(ta, tb, (int)M, (int)N, (int)K, alpha, (const double *)ab, (int)lda, (const double *)bb,
+                     (int)ldb, beta, (double *)cb, (int)N);
   }
   return DNN_OK;
 }

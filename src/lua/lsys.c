@@ -42,6 +42,14 @@ static int l_memory_stats(lua_State *L) {
   return 1;
 }
 
+const char *dnn_blas_corename(void); /* cpu/blas.c */
+
+/* The OpenBLAS kernels in use ("SkylakeX", "Haswell", ...). */
+static int l_blas_core(lua_State *L) {
+  lua_pushstring(L, dnn_blas_corename());
+  return 1;
+}
+
 static int l_is_tensor(lua_State *L) {
   lua_pushboolean(L, dnnL_totensor(L, 1) != NULL);
   return 1;
@@ -54,6 +62,7 @@ void dnnL_open_sys(lua_State *L) {
       {"memory_stats", l_memory_stats},
       {"is_tensor", l_is_tensor},
       {"monotonic", l_monotonic},
+      {"blas_core", l_blas_core},
       {NULL, NULL},
   };
   dnnL_add_functions(L, fns);
