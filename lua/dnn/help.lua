@@ -274,6 +274,22 @@ method("one_hot", "[num_classes], {dtype=}", "One-hot rows for t's 0-based class
 method("repeat", "times...", "A copy with t repeated along each dim.")
 
 -- ---------------------------------------------------------------- io
+section "Autograd"
+add("Tensor:backward", "t:backward([grad], {retain_graph=false})",
+  "Accumulates d(t)/d(leaf) into each leaf's .grad; grad defaults to 1 for a one-element t.")
+add("Tensor:requires_grad_", "t:requires_grad_(on=true)", "Makes a float leaf tensor record operations (t.requires_grad = true does the same).")
+add("Tensor:detach", "t:detach()", "The same data outside the graph (no grad_fn, requires_grad false).")
+add("dnn.grad", "dnn.grad(outputs, inputs, {grad_outputs=, retain_graph=, allow_unused=})",
+  "Gradients of outputs w.r.t. inputs without touching .grad: a tensor for one input, else a list.")
+add("dnn.is_grad_enabled", "dnn.is_grad_enabled()", "Whether operations are recorded for autograd now.")
+add("dnn.set_grad_enabled", "dnn.set_grad_enabled(on)", "Turns recording on or off; returns the previous mode.")
+add("dnn.no_grad", "dnn.no_grad(fn, ...) / local _ <close> = dnn.no_grad()",
+  "Runs fn (or the rest of the scope) without recording for autograd.")
+add("dnn.enable_grad", "dnn.enable_grad(fn, ...) / local _ <close> = dnn.enable_grad()", "Turns recording back on inside a no_grad scope.")
+add("dnn.GradientTape", "dnn.GradientTape{persistent=false}",
+  "Keras-style tape: tape:gradient(loss, sources) gives the gradients (nil for unused sources); tape:watch(t).")
+add("dnn.testing", "dnn.testing", "Test helpers: dnn.testing.gradcheck(fn, inputs, {eps=, atol=, rtol=}).")
+
 section "Files and datasets"
 add("dnn.io", "dnn.io", "Readers and writers of data files: help(dnn.io) lists them.")
 add("dnn.io.read_idx", "dnn.io.read_idx(path)",

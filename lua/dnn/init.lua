@@ -13,6 +13,7 @@ dnn.core = core
 package.loaded.dnn = dnn -- submodules may require "dnn" while we load
 
 require "dnn.tensor"
+require "dnn.autograd"
 dnn.io = require "dnn.io"
 dnn.datasets = require "dnn.datasets"
 dnn.help = require "dnn.help"

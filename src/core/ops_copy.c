@@ -16,6 +16,7 @@ void dnn_expand_header(dnn_tensor *v, const dnn_tensor *t, int ndim, const int64
 
 dnn_status dnn_copy_(dnn_tensor *dst, const dnn_tensor *src) {
   char b0[200], b1[200];
+  DNN_RETURN_IF_ERR(dnn_check_inplace("copy_", dst));
   int64_t shape[DNN_MAX_DIMS];
   int nd = dnn_broadcast_shape("copy_", dst->ndim, dst->shape, src->ndim, src->shape, shape);
   if (nd < 0) return dnn_error_code();
@@ -39,11 +40,13 @@ dnn_status dnn_copy_(dnn_tensor *dst, const dnn_tensor *src) {
 }
 
 dnn_status dnn_fill_(dnn_tensor *t, double value) {
+  DNN_RETURN_IF_ERR(dnn_check_inplace("fill_", t));
   dnn_op_args a = {.op = DNN_OP_FILL, .out = t, .s0 = value};
   return dnn_dispatch(dnn_tensor_device(t), &a);
 }
 
 dnn_status dnn_fill_int_(dnn_tensor *t, int64_t value) {
+  DNN_RETURN_IF_ERR(dnn_check_inplace("fill_", t));
   dnn_op_args a = {.op = DNN_OP_FILL, .out = t, .s0 = (double)value, .has_s1 = true, .k = value};
   return dnn_dispatch(dnn_tensor_device(t), &a);
 }

@@ -1,5 +1,6 @@
 /* Front ends of elementwise ops: broadcasting, dtype rules, output allocation. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
@@ -189,6 +190,11 @@ dnn_status dnn_binary_(dnn_op op, dnn_tensor *a, const dnn_tensor *b) {
   DNN_RETURN_IF_ERR(dnn_check_same_device(name, 2, pair));
   if (is_compare(op) || is_logical(op))
     return dnn_error(DNN_ERR_ARG, "%s_: in-place comparison is not supported", name);
+  {
+    char what[64];
+    snprintf(what, sizeof what, "%s_", name);
+    DNN_RETURN_IF_ERR(dnn_check_inplace(what, a));
+  }
   int64_t shape[DNN_MAX_DIMS];
   int nd = dnn_broadcast_shape(name, a->ndim, a->shape, b->ndim, b->shape, shape);
   if (nd < 0) return dnn_error_code();
@@ -291,6 +297,11 @@ dnn_status dnn_unary_(dnn_op op, dnn_tensor *a) {
                      name, dnn_dtype_name(dt));
   if (op == DNN_OP_NEG && dt == DNN_BOOL)
     return dnn_error(DNN_ERR_DTYPE, "neg_: negation of a bool tensor is not supported");
+  {
+    char what[64];
+    snprintf(what, sizeof what, "%s_", name);
+    DNN_RETURN_IF_ERR(dnn_check_inplace(what, a));
+  }
   dnn_op_args args = {.op = op, .out = a, .in = {a}, .n_in = 1};
   return dnn_dispatch(dnn_tensor_device(a), &args);
 }

@@ -290,6 +290,7 @@ dnn_status dnn_masked_fill_(dnn_tensor *t, const dnn_tensor *mask, double value)
   if (nd != t->ndim || memcmp(shape, t->shape, sizeof(int64_t) * (size_t)nd) != 0)
     return dnn_error(DNN_ERR_SHAPE, "%s: mask %s cannot be broadcast to the tensor's shape %s", op,
                      DNN_SHAPE_STR(mask, b0), DNN_SHAPE_STR(t, b1));
+  DNN_RETURN_IF_ERR(dnn_check_inplace(op, t));
   dnn_tensor *snap = NULL; /* a mask that is a view of t is read before it is overwritten */
   if (mask->storage == t->storage) {
     snap = dnn_clone(mask);

@@ -45,6 +45,7 @@ static uint64_t blocks_for(dnn_op op, dnn_dtype dt, int64_t n) {
 }
 
 static dnn_status random_fill(dnn_tensor *t, dnn_op op, double s0, double s1) {
+  DNN_RETURN_IF_ERR(dnn_check_inplace(dnn_op_name(op), t));
   int64_t n = dnn_numel(t);
   dnn_op_args a = {.op = op, .s0 = s0, .s1 = s1, .seed = global_rng.seed};
   a.offset = dnn_rng_reserve(blocks_for(op, (dnn_dtype)t->dtype, n));

@@ -30,7 +30,7 @@ static dnn_tensor *table_view(lua_State *L, dnn_tensor *t, int key, bool *all_in
   char buf[200];
   if (n > t->ndim)
     luaL_error(L, "index: %d positions given for a tensor of shape %s (%d dims)", n, DNN_SHAPE_STR(t, buf), t->ndim);
-  dnnL_push(L, dnn_alias(t));
+  dnnL_push(L, dnn_ag_reshape(t, t->ndim, t->shape));
   dnnL_tensor *slot = lua_touserdata(L, -1);
   int dim = 0, ints = 0;
   for (int k = 1; k <= n; k++) {
@@ -38,7 +38,7 @@ static dnn_tensor *table_view(lua_State *L, dnn_tensor *t, int key, bool *all_in
     int ty = lua_rawgeti(L, key, k);
     if (ty == LUA_TNUMBER && lua_isinteger(L, -1)) {
       int64_t p = position(L, lua_tointeger(L, -1), cur->shape[dim], k - 1, t, false);
-      next = dnn_select(cur, dim, p);
+      next = dnn_ag_select(cur, dim, p);
       ints++;
     } else if (ty == LUA_TTABLE) {
       int len = (int)lua_rawlen(L, -1);
@@ -64,7 +64,7 @@ static dnn_tensor *table_view(lua_State *L, dnn_tensor *t, int key, bool *all_in
         if (step <= 0) luaL_error(L, "index: range step for dim %d must be a positive integer", k);
         lua_pop(L, 1);
       }
-      next = dnn_slice(cur, dim, start, stop, step);
+      next = dnn_ag_slice(cur, dim, start, stop, step);
       dim++;
     } else {
       luaL_error(L, "index: entry %d must be an integer or a range table {first, last}, got %s", k,
@@ -82,6 +82,9 @@ static dnn_tensor *table_view(lua_State *L, dnn_tensor *t, int key, bool *all_in
   return result;
 }
 
+/* 1-d tensors read as numbers: no view (and no graph node) is needed. */
+static bool element_wanted(const dnn_tensor *t) { return t->ndim == 1; }
+
 /* A view of t selected by an integer or table key at stack index `key`. */
 static dnn_tensor *key_view(lua_State *L, dnn_tensor *t, int key, bool *element) {
   *element = false;
@@ -89,7 +92,7 @@ static dnn_tensor *key_view(lua_State *L, dnn_tensor *t, int key, bool *element)
     if (t->ndim == 0) luaL_error(L, "index: cannot index a 0-d tensor (use :item())");
     int64_t p = position(L, lua_tointeger(L, key), t->shape[0], 0, t, false);
     *element = t->ndim == 1;
-    dnn_tensor *v = dnn_select(t, 0, p);
+    dnn_tensor *v = element_wanted(t) ? dnn_select(t, 0, p) : dnn_ag_select(t, 0, p);
     if (!v) dnnL_error(L);
     return v;
   }
@@ -122,12 +125,12 @@ int dnnL_index_get(lua_State *L) {
   dnn_tensor *t = dnnL_checktensor(L, 1);
   dnn_tensor *key = dnnL_totensor(L, 2);
   if (key) {
-    if (key->dtype == DNN_BOOL) return dnnL_push(L, dnn_masked_select(t, key));
+    if (key->dtype == DNN_BOOL) return dnnL_push(L, dnn_ag_masked_select(t, key));
     if (dnn_dtype_is_float((dnn_dtype)key->dtype))
       return luaL_error(L, "index: an index tensor must be integer or bool, got %s", dnn_dtype_name((dnn_dtype)key->dtype));
     if (t->ndim == 0) return luaL_error(L, "index: cannot index a 0-d tensor");
     dnn_tensor *idx = zero_based(L, key, t->shape[0]);
-    return dnnL_push(L, dnn_index_select(t, 0, idx));
+    return dnnL_push(L, dnn_ag_index_select(t, 0, idx));
   }
   bool element;
   dnn_tensor *v = key_view(L, t, 2, &element);

@@ -10,7 +10,7 @@
 
 static dnn_tensor *binary_values(lua_State *L, dnn_op op, int ia, int ib) {
   dnn_tensor *a = dnnL_totensor(L, ia), *b = dnnL_totensor(L, ib);
-  if (a && b) return dnn_binary(op, a, b);
+  if (a && b) return dnn_ag_binary(op, a, b);
   int si = a ? ib : ia;
   dnn_tensor *t = a ? a : b;
   if (!t)
@@ -28,7 +28,7 @@ static dnn_tensor *binary_values(lua_State *L, dnn_op op, int ia, int ib) {
     luaL_error(L, "%s: operand must be a tensor or a number, got %s", dnn_op_name(op), luaL_typename(L, si));
     return NULL;
   }
-  return dnn_binary_scalar(op, t, s, is_int, b != NULL && a == NULL);
+  return dnn_ag_binary_scalar(op, t, s, is_int, b != NULL && a == NULL);
 }
 
 static int binary(lua_State *L, dnn_op op) { return dnnL_push(L, binary_values(L, op, 1, 2)); }
@@ -125,12 +125,12 @@ BINARY_INPLACE(remainder, REMAINDER)
 BINARY_INPLACE(maximum, MAXIMUM)
 BINARY_INPLACE(minimum, MINIMUM)
 
-static int m_unm(lua_State *L) { return dnnL_push(L, dnn_unary(DNN_OP_NEG, dnnL_checktensor(L, 1))); }
+static int m_unm(lua_State *L) { return dnnL_push(L, dnn_ag_unary(DNN_OP_NEG, dnnL_checktensor(L, 1))); }
 
 /* ---- unary ---- */
 
 #define UNARY(name, OP)                                                                                 \
-  static int m_##name(lua_State *L) { return dnnL_push(L, dnn_unary(DNN_OP_##OP, dnnL_checktensor(L, 1))); } \
+  static int m_##name(lua_State *L) { return dnnL_push(L, dnn_ag_unary(DNN_OP_##OP, dnnL_checktensor(L, 1))); } \
   static int m_##name##_(lua_State *L) {                                                             \
     dnnL_check(L, dnn_unary_(DNN_OP_##OP, dnnL_checktensor(L, 1)));                                  \
     lua_settop(L, 1);                                                                                \
@@ -165,9 +165,9 @@ UNARY(acos, ACOS)
 UNARY(atan, ATAN)
 UNARY(sinh, SINH)
 UNARY(cosh, COSH)
-static int m_logical_not(lua_State *L) { return dnnL_push(L, dnn_unary(DNN_OP_LOGICAL_NOT, dnnL_checktensor(L, 1))); }
-static int m_isnan(lua_State *L) { return dnnL_push(L, dnn_unary(DNN_OP_ISNAN, dnnL_checktensor(L, 1))); }
-static int m_isinf(lua_State *L) { return dnnL_push(L, dnn_unary(DNN_OP_ISINF, dnnL_checktensor(L, 1))); }
+static int m_logical_not(lua_State *L) { return dnnL_push(L, dnn_ag_unary(DNN_OP_LOGICAL_NOT, dnnL_checktensor(L, 1))); }
+static int m_isnan(lua_State *L) { return dnnL_push(L, dnn_ag_unary(DNN_OP_ISNAN, dnnL_checktensor(L, 1))); }
+static int m_isinf(lua_State *L) { return dnnL_push(L, dnn_ag_unary(DNN_OP_ISINF, dnnL_checktensor(L, 1))); }
 
 /* clamp(min, max), clamp{min=, max=}, clamp(nil, max); clip is an alias. */
 static void clamp_bounds(lua_State *L, bool *has_lo, double *lo, bool *has_hi, double *hi) {
@@ -190,7 +190,7 @@ static int m_clamp(lua_State *L) {
   bool hl, hh;
   double lo, hi;
   clamp_bounds(L, &hl, &lo, &hh, &hi);
-  return dnnL_push(L, dnn_clamp(t, hl, lo, hh, hi));
+  return dnnL_push(L, dnn_ag_clamp(t, hl, lo, hh, hi));
 }
 
 static int m_clamp_(lua_State *L) {
@@ -229,13 +229,13 @@ static int m_where(lua_State *L) {
   if (first->dtype != DNN_BOOL && dnnL_totensor(L, 2) && dnnL_totensor(L, 2)->dtype == DNN_BOOL) {
     /* method form t:where(cond, other) */
     dnn_tensor *cond = dnnL_checktensor(L, 2), *b = operand(L, 3, first, "where");
-    return dnnL_push(L, dnn_where(cond, first, b));
+    return dnnL_push(L, dnn_ag_where(cond, first, b));
   }
   dnn_tensor *a = dnnL_totensor(L, 2), *b = dnnL_totensor(L, 3);
   const dnn_tensor *like = a ? a : b;
   a = operand(L, 2, like, "where");
   b = operand(L, 3, like ? like : a, "where");
-  return dnnL_push(L, dnn_where(first, a, b));
+  return dnnL_push(L, dnn_ag_where(first, a, b));
 }
 
 /* ---- reductions ---- */
@@ -295,7 +295,7 @@ static int reduce(lua_State *L, dnn_op op, const char *fname) {
   dnn_tensor *t = dnnL_checktensor(L, 1);
   reduce_args r;
   parse_reduce(L, fname, &r);
-  dnn_tensor *out = dnn_reduce(op, t, r.ndims, r.dims, r.keepdim);
+  dnn_tensor *out = dnn_ag_reduce(op, t, r.ndims, r.dims, r.keepdim);
   if (!out) {
     dnn_error_prefix(fname);
     return dnnL_error(L);
@@ -321,7 +321,7 @@ static int arg_reduce(lua_State *L, dnn_op op, const char *fname) {
   reduce_args r;
   parse_reduce(L, fname, &r);
   if (r.ndims > 1) return luaL_error(L, "%s: takes one dim or none", fname);
-  dnn_tensor *out = dnn_reduce(op, t, r.ndims, r.dims, r.keepdim);
+  dnn_tensor *out = dnn_ag_reduce(op, t, r.ndims, r.dims, r.keepdim);
   if (!out) return dnnL_error(L);
   one_based(out);
   return dnnL_push(L, out);
@@ -338,12 +338,13 @@ static int max_min(lua_State *L, dnn_op op, dnn_op elementwise, const char *fnam
   reduce_args r;
   parse_reduce(L, fname, &r);
   /* no dim: the overall extreme; a list of dims: values only (like amax) */
-  if (r.ndims == 0 || lua_type(L, 2) == LUA_TTABLE) return dnnL_push(L, dnn_reduce(op, t, r.ndims, r.dims, r.keepdim));
+  if (r.ndims == 0 || lua_type(L, 2) == LUA_TTABLE) return dnnL_push(L, dnn_ag_reduce(op, t, r.ndims, r.dims, r.keepdim));
   dnn_tensor *values = NULL, *indices = NULL;
-  if (dnn_reduce_with_indices(op, t, r.dims[0], r.keepdim, &values, &indices) != DNN_OK) return dnnL_error(L);
-  one_based(indices);
+  if (dnn_ag_reduce_with_indices(op, t, r.dims[0], r.keepdim, &values, &indices) != DNN_OK) return dnnL_error(L);
   dnnL_push(L, values);
-  dnnL_push(L, indices);
+  dnnL_push(L, indices); /* 0-based, and saved by the graph: return a 1-based copy */
+  dnnL_push(L, dnn_binary_scalar(DNN_OP_ADD, indices, 1, true, false));
+  lua_remove(L, -2);
   return 2;
 }
 static int m_max(lua_State *L) { return max_min(L, DNN_OP_MAX, DNN_OP_MAXIMUM, "max"); }
@@ -364,17 +365,14 @@ static int var_std(lua_State *L, bool take_sqrt) {
     lua_pop(L, 1);
     correction = dnnL_optinteger_field(L, r.opts, "correction", correction);
   }
-  dnn_tensor *v = dnn_var(t, r.ndims, r.dims, correction, r.keepdim);
+  dnn_tensor *v = dnn_ag_var(t, r.ndims, r.dims, correction, r.keepdim);
   if (!v) {
     dnn_error_prefix(fname);
     return dnnL_error(L);
   }
   if (take_sqrt) {
-    dnn_status st = dnn_unary_(DNN_OP_SQRT, v);
-    if (st != DNN_OK) {
-      dnn_tensor_release(v);
-      return dnnL_error(L);
-    }
+    dnnL_push(L, v);
+    return dnnL_push(L, dnn_ag_unary(DNN_OP_SQRT, v));
   }
   return dnnL_push(L, v);
 }
@@ -395,16 +393,29 @@ static int cumulative(lua_State *L, dnn_op op, const char *fname) {
     if (lua_isnoneornil(L, 2)) return luaL_error(L, "%s: give the dim to accumulate along, e.g. t:%s(1)", fname, fname);
     d = dnnL_checkdim(L, 2, fname);
   }
-  return dnnL_push(L, dnn_cumulative(op, t, d));
+  return dnnL_push(L, dnn_ag_cumulative(op, t, d));
 }
 static int m_cumsum(lua_State *L) { return cumulative(L, DNN_OP_CUMSUM, "cumsum"); }
 static int m_cumprod(lua_State *L) { return cumulative(L, DNN_OP_CUMPROD, "cumprod"); }
 
 /* ---- matrix products ---- */
 
-static int m_matmul(lua_State *L) { return dnnL_push(L, dnn_matmul(dnnL_checktensor(L, 1), dnnL_checktensor(L, 2))); }
-static int m_mm(lua_State *L) { return dnnL_push(L, dnn_mm(dnnL_checktensor(L, 1), dnnL_checktensor(L, 2))); }
-static int m_bmm(lua_State *L) { return dnnL_push(L, dnn_bmm(dnnL_checktensor(L, 1), dnnL_checktensor(L, 2))); }
+static int m_matmul(lua_State *L) { return dnnL_push(L, dnn_ag_matmul(dnnL_checktensor(L, 1), dnnL_checktensor(L, 2))); }
+/* mm/bmm accept only their stricter shapes; a call that does not fit goes to
+ * the engine form, which raises the error naming the problem. */
+static int m_mm(lua_State *L) {
+  dnn_tensor *a = dnnL_checktensor(L, 1), *b = dnnL_checktensor(L, 2);
+  if (a->ndim != 2 || b->ndim != 2 || a->shape[1] != b->shape[0] || a->dtype != b->dtype)
+    return dnnL_push(L, dnn_mm(a, b));
+  return dnnL_push(L, dnn_ag_matmul(a, b));
+}
+static int m_bmm(lua_State *L) {
+  dnn_tensor *a = dnnL_checktensor(L, 1), *b = dnnL_checktensor(L, 2);
+  if (a->ndim != 3 || b->ndim != 3 || a->shape[0] != b->shape[0] || a->shape[2] != b->shape[1] ||
+      a->dtype != b->dtype)
+    return dnnL_push(L, dnn_bmm(a, b));
+  return dnnL_push(L, dnn_ag_matmul(a, b));
+}
 
 static int m_dot(lua_State *L) {
   dnn_tensor *a = dnnL_checktensor(L, 1), *b = dnnL_checktensor(L, 2);
@@ -412,7 +423,7 @@ static int m_dot(lua_State *L) {
     char b0[200], b1[200];
     return luaL_error(L, "dot: needs two 1-d tensors, got %s and %s", DNN_SHAPE_STR(a, b0), DNN_SHAPE_STR(b, b1));
   }
-  return dnnL_push(L, dnn_matmul(a, b));
+  return dnnL_push(L, dnn_ag_matmul(a, b));
 }
 
 static int m_mv(lua_State *L) {
@@ -421,7 +432,7 @@ static int m_mv(lua_State *L) {
     char b0[200], b1[200];
     return luaL_error(L, "mv: needs a matrix and a vector, got %s and %s", DNN_SHAPE_STR(a, b0), DNN_SHAPE_STR(b, b1));
   }
-  return dnnL_push(L, dnn_matmul(a, b));
+  return dnnL_push(L, dnn_ag_matmul(a, b));
 }
 
 static int m_outer(lua_State *L) {
@@ -430,10 +441,10 @@ static int m_outer(lua_State *L) {
     char b0[200], b1[200];
     return luaL_error(L, "outer: needs two 1-d tensors, got %s and %s", DNN_SHAPE_STR(a, b0), DNN_SHAPE_STR(b, b1));
   }
-  dnn_tensor *col = dnn_unsqueeze(a, 1);
+  dnn_tensor *col = dnn_ag_unsqueeze(a, 1);
   if (!col) return dnnL_error(L);
   dnnL_push(L, col);
-  return dnnL_push(L, dnn_binary(DNN_OP_MUL, col, b));
+  return dnnL_push(L, dnn_ag_binary(DNN_OP_MUL, col, b));
 }
 
 /* addmm(c, a, b, {beta=1, alpha=1}) = beta * c + alpha * (a @ b) */
@@ -441,7 +452,7 @@ static int m_addmm(lua_State *L) {
   dnn_tensor *c = dnnL_checktensor(L, 1), *a = dnnL_checktensor(L, 2), *b = dnnL_checktensor(L, 3);
   int opts = lua_type(L, 4) == LUA_TTABLE ? 4 : 0;
   double beta = dnnL_optnumber_field(L, opts, "beta", 1), alpha = dnnL_optnumber_field(L, opts, "alpha", 1);
-  return dnnL_push(L, dnn_addmm(c, a, b, beta, alpha));
+  return dnnL_push(L, dnn_ag_addmm(c, a, b, beta, alpha));
 }
 
 void dnnL_open_math(lua_State *L) {

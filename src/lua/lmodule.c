@@ -19,6 +19,7 @@ int luaopen_dnn_core(lua_State *L) {
   dnnL_open_ops_index(L);
   dnnL_open_io(L);
   dnnL_open_sys(L);
+  dnnL_open_autograd(L);
 
   lua_rawgetp(L, LUA_REGISTRYINDEX, &dnnL_methods_key);
   lua_setfield(L, -2, "methods");

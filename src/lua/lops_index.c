@@ -137,7 +137,7 @@ static int m_gather(lua_State *L) {
   dnn_tensor *t = dnnL_checktensor(L, 1);
   int d = wrapped_dim(L, t, 2, "gather");
   dnn_tensor *idx = dnnL_positions(L, 3, "gather", d, dim_size(t, d));
-  return dnnL_push(L, dnn_gather(t, d, idx));
+  return dnnL_push(L, dnn_ag_gather(t, d, idx));
 }
 
 /* A tensor operand at idx, or a number/boolean made into a 0-d tensor of
@@ -171,7 +171,7 @@ static int scatter(lua_State *L, bool add, bool inplace) {
   if (lua_isnoneornil(L, 4)) return luaL_error(L, "%s: give the values to write (a tensor or a number)", fname);
   dnn_tensor *idx = dnnL_positions(L, 3, fname, d, dim_size(t, d));
   dnn_tensor *src = value_operand(L, 4, t, fname, "src");
-  return result(L, dnn_scatter(t, d, idx, src, add), inplace);
+  return result(L, inplace ? dnn_scatter(t, d, idx, src, add) : dnn_ag_scatter(t, d, idx, src, add), inplace);
 }
 static int m_scatter(lua_State *L) { return scatter(L, false, false); }
 static int m_scatter_(lua_State *L) { return scatter(L, false, true); }
@@ -184,7 +184,7 @@ static int m_index_select(lua_State *L) {
   if (t->ndim == 0) return luaL_error(L, "index_select: the input must have at least 1 dim, got a 0-d tensor");
   int d = wrapped_dim(L, t, 2, "index_select");
   dnn_tensor *idx = dnnL_positions(L, 3, "index_select", d, t->shape[d]);
-  return dnnL_push(L, dnn_index_select(t, d, idx));
+  return dnnL_push(L, dnn_ag_index_select(t, d, idx));
 }
 
 static int index_add(lua_State *L, bool inplace) {
@@ -227,7 +227,7 @@ static double fill_value(lua_State *L, int idx, const char *fname) {
 
 static int m_masked_fill(lua_State *L) {
   dnn_tensor *t = dnnL_checktensor(L, 1), *m = check_mask(L, 2, "masked_fill");
-  return dnnL_push(L, dnn_masked_fill(t, m, fill_value(L, 3, "masked_fill")));
+  return dnnL_push(L, dnn_ag_masked_fill(t, m, fill_value(L, 3, "masked_fill")));
 }
 
 static int m_masked_fill_(lua_State *L) {
@@ -239,7 +239,7 @@ static int m_masked_fill_(lua_State *L) {
 
 static int m_masked_select(lua_State *L) {
   dnn_tensor *t = dnnL_checktensor(L, 1), *m = check_mask(L, 2, "masked_select");
-  return dnnL_push(L, dnn_masked_select(t, m));
+  return dnnL_push(L, dnn_ag_masked_select(t, m));
 }
 
 static int masked_scatter(lua_State *L, bool inplace) {

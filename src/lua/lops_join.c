@@ -54,7 +54,7 @@ static int join(lua_State *L, bool stack) {
   }
   if (n == 0) return luaL_error(L, "%s: expected a non-empty list of tensors", fname);
   int d = dnnL_idx_dim(L, dim_idx, 0, fname);
-  return dnnL_push(L, stack ? dnn_stack(n, ts, d) : dnn_cat(n, ts, d));
+  return dnnL_push(L, stack ? dnn_ag_stack(n, ts, d) : dnn_ag_cat(n, ts, d));
 }
 static int m_cat(lua_State *L) { return join(L, false); }
 static int m_stack(lua_State *L) { return join(L, true); }
@@ -64,7 +64,7 @@ static int push_pieces(lua_State *L, dnn_tensor *t, int d, int64_t n, const int6
   lua_createtable(L, n > 0 && n < 1 << 20 ? (int)n : 0, 0);
   int64_t off = 0;
   for (int64_t i = 0; i < n; i++) {
-    dnnL_push(L, dnn_narrow(t, d, off, sizes[i]));
+    dnnL_push(L, dnn_ag_slice(t, d, off, off + sizes[i], 1));
     lua_rawseti(L, -2, (lua_Integer)i + 1);
     off += sizes[i];
   }

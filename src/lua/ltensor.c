@@ -39,11 +39,11 @@ static int push_property(lua_State *L, dnn_tensor *t, const char *k) {
   } else if (strcmp(k, "T") == 0) {
     int perm[DNN_MAX_DIMS];
     for (int i = 0; i < t->ndim; i++) perm[i] = t->ndim - 1 - i;
-    dnnL_push(L, dnn_permute(t, perm));
+    dnnL_push(L, dnn_ag_permute(t, perm));
   } else if (strcmp(k, "is_closed") == 0) {
     lua_pushboolean(L, 0);
   } else {
-    return 0;
+    return dnnL_autograd_field(L, t, k);
   }
   return 1;
 }
@@ -62,8 +62,10 @@ static int t_index(lua_State *L) {
 }
 
 static int t_newindex(lua_State *L) {
-  if (lua_type(L, 2) == LUA_TSTRING)
+  if (lua_type(L, 2) == LUA_TSTRING) {
+    if (dnnL_autograd_setfield(L, dnnL_checktensor(L, 1), lua_tostring(L, 2))) return 0;
     return luaL_error(L, "tensor field '%s' cannot be set", lua_tostring(L, 2));
+  }
   return dnnL_index_set(L);
 }
 
@@ -190,7 +192,7 @@ static int t_close(lua_State *L) {
 
 static int t_view_as(lua_State *L) {
   dnn_tensor *t = dnnL_checktensor(L, 1), *other = dnnL_checktensor(L, 2);
-  return dnnL_push(L, dnn_view(t, other->ndim, other->shape));
+  return dnnL_push(L, dnn_ag_view(t, other->ndim, other->shape));
 }
 
 /* view/reshape accept -1 for one size; the shape helper rejects negatives, so
@@ -220,19 +222,19 @@ static int parse_shape_allow_infer(lua_State *L, int idx, int64_t *shape, const 
 static int t_view_infer(lua_State *L) {
   dnn_tensor *t = dnnL_checktensor(L, 1);
   dnn_tensor *other = dnnL_totensor(L, 2);
-  if (other) return dnnL_push(L, dnn_view(t, other->ndim, other->shape));
+  if (other) return dnnL_push(L, dnn_ag_view(t, other->ndim, other->shape));
   int64_t shape[DNN_MAX_DIMS];
   int n = parse_shape_allow_infer(L, 2, shape, "view");
-  return dnnL_push(L, dnn_view(t, n, shape));
+  return dnnL_push(L, dnn_ag_view(t, n, shape));
 }
 
 static int t_reshape(lua_State *L) {
   dnn_tensor *t = dnnL_checktensor(L, 1);
   dnn_tensor *other = dnnL_totensor(L, 2);
-  if (other) return dnnL_push(L, dnn_reshape(t, other->ndim, other->shape));
+  if (other) return dnnL_push(L, dnn_ag_reshape(t, other->ndim, other->shape));
   int64_t shape[DNN_MAX_DIMS];
   int n = parse_shape_allow_infer(L, 2, shape, "reshape");
-  return dnnL_push(L, dnn_reshape(t, n, shape));
+  return dnnL_push(L, dnn_ag_reshape(t, n, shape));
 }
 
 static int t_flatten(lua_State *L) {
@@ -242,7 +244,7 @@ static int t_flatten(lua_State *L) {
   if (start < 0 || end < 0) return dnnL_error(L);
   if (t->ndim == 0) {
     int64_t one = 1;
-    return dnnL_push(L, dnn_reshape(t, 1, &one));
+    return dnnL_push(L, dnn_ag_reshape(t, 1, &one));
   }
   if (start > end) return luaL_error(L, "flatten: start dim %d comes after end dim %d", start + 1, end + 1);
   int64_t shape[DNN_MAX_DIMS];
@@ -252,7 +254,7 @@ static int t_flatten(lua_State *L) {
   for (int i = start; i <= end; i++) m *= t->shape[i];
   shape[n++] = m;
   for (int i = end + 1; i < t->ndim; i++) shape[n++] = t->shape[i];
-  return dnnL_push(L, dnn_reshape(t, n, shape));
+  return dnnL_push(L, dnn_ag_reshape(t, n, shape));
 }
 
 static int t_permute(lua_State *L) {
@@ -271,7 +273,7 @@ static int t_permute(lua_State *L) {
     if (n != t->ndim) goto bad;
     for (int i = 0; i < n; i++) perm[i] = dnnL_checkdim(L, i + 2, "permute");
   }
-  return dnnL_push(L, dnn_permute(t, perm));
+  return dnnL_push(L, dnn_ag_permute(t, perm));
 bad : {
   char buf[200];
   return luaL_error(L, "permute: %d dims given for a tensor of shape %s (%d dims)", n, DNN_SHAPE_STR(t, buf), t->ndim);
@@ -286,10 +288,10 @@ static int t_transpose(lua_State *L) {
       return luaL_error(L, "t: expects a tensor with <= 2 dims, got shape %s; give the two dims to transpose",
                         DNN_SHAPE_STR(t, buf));
     }
-    return dnnL_push(L, t->ndim < 2 ? dnn_alias(t) : dnn_transpose(t, 0, 1));
+    return dnnL_push(L, t->ndim < 2 ? dnn_ag_reshape(t, t->ndim, t->shape) : dnn_ag_transpose(t, 0, 1));
   }
   int a = dnnL_checkdim(L, 2, "transpose"), b = dnnL_checkdim(L, 3, "transpose");
-  return dnnL_push(L, dnn_transpose(t, a, b));
+  return dnnL_push(L, dnn_ag_transpose(t, a, b));
 }
 
 static int t_narrow(lua_State *L) {
@@ -302,7 +304,8 @@ static int t_narrow(lua_State *L) {
   if (start < 0) start += t->shape[dd] + 1;
   if (start < 1) return luaL_error(L, "narrow: start %d is out of range for dim %d of size %d (positions are 1-based)",
                                    (int)luaL_checkinteger(L, 3), dd + 1, (int)t->shape[dd]);
-  return dnnL_push(L, dnn_narrow(t, d, start - 1, len));
+  if (len < 0) return luaL_error(L, "narrow: negative length %d", (int)len);
+  return dnnL_push(L, dnn_ag_slice(t, d, start - 1, start - 1 + len, 1));
 }
 
 static int t_select(lua_State *L) {
@@ -310,31 +313,31 @@ static int t_select(lua_State *L) {
   int d = dnnL_checkdim(L, 2, "select");
   lua_Integer i = luaL_checkinteger(L, 3);
   if (i == 0) return luaL_error(L, "select: index 0 is not valid: positions are 1-based (-1 is the last)");
-  return dnnL_push(L, dnn_select(t, d, i > 0 ? i - 1 : i));
+  return dnnL_push(L, dnn_ag_select(t, d, i > 0 ? i - 1 : i));
 }
 
 static int t_squeeze(lua_State *L) {
   dnn_tensor *t = dnnL_checktensor(L, 1);
   int d = lua_isnoneornil(L, 2) ? DNN_ALL_DIMS : dnnL_checkdim(L, 2, "squeeze");
-  return dnnL_push(L, dnn_squeeze(t, d));
+  return dnnL_push(L, dnn_ag_squeeze(t, d));
 }
 
 static int t_unsqueeze(lua_State *L) {
   dnn_tensor *t = dnnL_checktensor(L, 1);
-  return dnnL_push(L, dnn_unsqueeze(t, dnnL_checkdim(L, 2, "unsqueeze")));
+  return dnnL_push(L, dnn_ag_unsqueeze(t, dnnL_checkdim(L, 2, "unsqueeze")));
 }
 
 static int t_expand(lua_State *L) {
   dnn_tensor *t = dnnL_checktensor(L, 1);
   dnn_tensor *other = dnnL_totensor(L, 2);
-  if (other) return dnnL_push(L, dnn_expand(t, other->ndim, other->shape));
+  if (other) return dnnL_push(L, dnn_ag_expand(t, other->ndim, other->shape));
   int64_t shape[DNN_MAX_DIMS];
   int n = parse_shape_allow_infer(L, 2, shape, "expand");
-  return dnnL_push(L, dnn_expand(t, n, shape));
+  return dnnL_push(L, dnn_ag_expand(t, n, shape));
 }
 
-static int t_contiguous(lua_State *L) { return dnnL_push(L, dnn_contiguous(dnnL_checktensor(L, 1))); }
-static int t_clone(lua_State *L) { return dnnL_push(L, dnn_clone(dnnL_checktensor(L, 1))); }
+static int t_contiguous(lua_State *L) { return dnnL_push(L, dnn_ag_contiguous(dnnL_checktensor(L, 1))); }
+static int t_clone(lua_State *L) { return dnnL_push(L, dnn_ag_clone(dnnL_checktensor(L, 1))); }
 
 static int t_flip(lua_State *L) {
   dnn_tensor *t = dnnL_checktensor(L, 1);
@@ -352,12 +355,12 @@ static int t_flip(lua_State *L) {
     if (top < 2) return luaL_error(L, "flip: give the dims to flip, e.g. t:flip(1) or t:flip{1, 2}");
     for (int i = 2; i <= top && n < DNN_MAX_DIMS; i++) dims[n++] = dnnL_checkdim(L, i, "flip");
   }
-  return dnnL_push(L, dnn_flip(t, n, dims));
+  return dnnL_push(L, dnn_ag_flip(t, n, dims));
 }
 
 /* ---- conversion ---- */
 
-static int convert(lua_State *L, dnn_dtype dt) { return dnnL_push(L, dnn_to_dtype(dnnL_checktensor(L, 1), dt)); }
+static int convert(lua_State *L, dnn_dtype dt) { return dnnL_push(L, dnn_ag_to_dtype(dnnL_checktensor(L, 1), dt)); }
 static int t_float(lua_State *L) { return convert(L, DNN_FLOAT32); }
 static int t_double(lua_State *L) { return convert(L, DNN_FLOAT64); }
 static int t_int(lua_State *L) { return convert(L, DNN_INT32); }

@@ -68,6 +68,9 @@ void dnnL_open_math(lua_State *L);     /* lmath.c: elementwise, reductions, matm
 void dnnL_open_ops_index(lua_State *L); /* lops_index.c: gather, cat, sort, ... */
 void dnnL_open_io(lua_State *L);       /* lio.c: read_idx, ... */
 void dnnL_open_sys(lua_State *L);      /* lsys.c: threads, memory stats, version */
+void dnnL_open_autograd(lua_State *L); /* lautograd.c: backward, grad, grad mode */
+int dnnL_autograd_field(lua_State *L, dnn_tensor *t, const char *k);
+int dnnL_autograd_setfield(lua_State *L, dnn_tensor *t, const char *k);
 
 /* Adds functions to the methods table (at the top of stack: nothing). */
 void dnnL_add_methods(lua_State *L, const luaL_Reg *fns);
