@@ -167,7 +167,17 @@ void dnn_set_at(dnn_tensor *t, const int64_t *index, double v);
 int64_t dnn_get_at_int(const dnn_tensor *t, const int64_t *index); /* exact for int64 */
 
 /* ---------- the op enum and the backend table (core/backend.c) ---------- */
+/* Areas add their ops through these lists (src/dnn/<area>_ops.h). */
+#include "dnn/conv_ops.h"
+#include "dnn/loss_ops.h"
+#include "dnn/nn_ops.h"
+#include "dnn/optim_ops.h"
+
 #define DNN_OP_LIST(X)                                                           \
+  DNN_OP_LIST_CORE(X) DNN_OP_LIST_CONV(X) DNN_OP_LIST_NN(X) DNN_OP_LIST_LOSS(X)    \
+  DNN_OP_LIST_OPTIM(X)
+
+#define DNN_OP_LIST_CORE(X)                                                      \
   /* binary elementwise */                                                      \
   X(ADD) X(SUB) X(MUL) X(DIV) X(POW) X(MAXIMUM) X(MINIMUM) X(FMOD) X(REMAINDER)  \
   X(ATAN2) X(EQ) X(NE) X(LT) X(LE) X(GT) X(GE) X(LOGICAL_AND) X(LOGICAL_OR)     \
@@ -400,5 +410,12 @@ dnn_tensor *dnn_ag_stack(int n, dnn_tensor *const *ts, int dim);
 dnn_tensor *dnn_read_idx(const char *path);
 /* Writes uint8/int32/float32/float64 as plain IDX, atomically (temp + rename). */
 dnn_status dnn_write_idx(const char *path, dnn_tensor *t);
+
+/* ---------- the areas' APIs (one header each, all reached through dnn.h) ---------- */
+#include "dnn/conv.h"
+#include "dnn/hdf5.h"
+#include "dnn/loss.h"
+#include "dnn/nn.h"
+#include "dnn/optim.h"
 
 #endif /* DNN_H */

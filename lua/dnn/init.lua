@@ -14,6 +14,7 @@ package.loaded.dnn = dnn -- submodules may require "dnn" while we load
 
 require "dnn.tensor"
 require "dnn.autograd"
+require "dnn.functional"
 dnn.io = require "dnn.io"
 dnn.datasets = require "dnn.datasets"
 dnn.help = require "dnn.help"

@@ -4,6 +4,10 @@
 #include <string.h>
 
 #include "backend_cpu.h"
+#include "kernels_conv.h"
+#include "kernels_loss.h"
+#include "kernels_nn.h"
+#include "kernels_optim.h"
 
 static void *cpu_alloc(size_t n, dnn_device dev) {
   (void)dev;
@@ -68,6 +72,8 @@ static const dnn_backend cpu_backend = {
 
         K(UNIFORM) = cpu_random, K(NORMAL) = cpu_random, K(BERNOULLI) = cpu_random,
         K(RANDINT) = cpu_random,
+
+        DNN_CPU_KERNELS_CONV DNN_CPU_KERNELS_NN DNN_CPU_KERNELS_LOSS DNN_CPU_KERNELS_OPTIM
     }};
 
 void dnn_cpu_backend_init(void) { dnn_backend_register(DNN_DEVICE_CPU, &cpu_backend); }

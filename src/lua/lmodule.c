@@ -20,6 +20,11 @@ int luaopen_dnn_core(lua_State *L) {
   dnnL_open_io(L);
   dnnL_open_sys(L);
   dnnL_open_autograd(L);
+  dnnL_open_conv(L);
+  dnnL_open_nn(L);
+  dnnL_open_loss(L);
+  dnnL_open_optim(L);
+  dnnL_open_h5(L);
 
   lua_rawgetp(L, LUA_REGISTRYINDEX, &dnnL_methods_key);
   lua_setfield(L, -2, "methods");

@@ -69,6 +69,11 @@ void dnnL_open_ops_index(lua_State *L); /* lops_index.c: gather, cat, sort, ... 
 void dnnL_open_io(lua_State *L);       /* lio.c: read_idx, ... */
 void dnnL_open_sys(lua_State *L);      /* lsys.c: threads, memory stats, version */
 void dnnL_open_autograd(lua_State *L); /* lautograd.c: backward, grad, grad mode */
+void dnnL_open_conv(lua_State *L);     /* lconv.c: conv2d, pooling */
+void dnnL_open_nn(lua_State *L);       /* lnn.c: linear, norms, dropout, softmax, activations */
+void dnnL_open_loss(lua_State *L);     /* lloss.c: fused losses */
+void dnnL_open_optim(lua_State *L);    /* loptim.c: fused optimizer updates */
+void dnnL_open_h5(lua_State *L);       /* lh5.c: dnn.save / dnn.load */
 int dnnL_autograd_field(lua_State *L, dnn_tensor *t, const char *k);
 int dnnL_autograd_setfield(lua_State *L, dnn_tensor *t, const char *k);
 

@@ -1,0 +1,4 @@
+-- dnn.F: the activations functions.
+local dnn = require "dnn"
+local F = dnn.F
+return F
