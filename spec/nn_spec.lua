@@ -172,6 +172,18 @@ describe("F.linear", function()
     assert.equal("linear", F.linear(f32(c.x, true), w).grad_fn)
   end)
 
+  it("applies named activations with the Keras defaults of F", function()
+    local c = lin_fx.mat
+    local x, w, b = f32(c.x), f32(c.kernel), f32(c.bias)
+    local z = F.linear(x, w, b)
+    for _, act in ipairs({ "leaky_relu", "elu", "selu", "softplus", "hard_sigmoid", "softsign", "swish", "silu",
+      "exponential", "softmax", "log_softmax" }) do
+      check.close(F.linear(x, w, b, { activation = act }), F.get_activation(act)(z), TOL)
+    end
+    local fn = function(t) return t * 3 end
+    check.close(F.linear(x, w, b, { activation = fn }), z * 3, TOL)
+  end)
+
   it("accumulates kernel gradients over calls and skips the data's gradient", function()
     local c = lin_fx.mat
     local x, w = f32(c.x), f32(c.kernel, true)
@@ -284,6 +296,38 @@ describe("F.batch_norm", function()
       local mm, mv = dnn.zeros(2, { dtype = "float64" }), dnn.ones(2, { dtype = "float64" })
       return F.batch_norm(a, mm, mv, gg, bb, { training = true, axis = 2 })
     end, { x4, g2, b2 }))
+  end)
+end)
+
+describe("thread-count independence", function()
+  local function run(threads, fn)
+    local prev = dnn.get_num_threads()
+    dnn.set_num_threads(threads)
+    local ok, a, b, c = pcall(fn)
+    dnn.set_num_threads(prev)
+    assert(ok, a)
+    return a, b, c
+  end
+
+  it("batch_norm, layer_norm and linear give bit-identical results on 1 and 2 threads", function()
+    dnn.manual_seed(3)
+    local x, g = dnn.randn(4096, 24) * 3 + 1, dnn.randn(4096, 24)
+    local gm, bt, w = dnn.rand(24) + 0.5, dnn.randn(24), dnn.randn(24, 300)
+    local function step()
+      local xx, gg, bb, ww = x:clone(), gm:clone(), bt:clone(), w:clone()
+      for _, t in ipairs({ xx, gg, bb, ww }) do t.requires_grad = true end
+      local mm, mv = dnn.zeros(24), dnn.ones(24)
+      local y = F.batch_norm(xx, mm, mv, gg, bb, { training = true })
+      local l = F.layer_norm(y, gg, bb)
+      local o = F.linear(l, ww, nil, { activation = "relu" })
+      local grads = dnn.grad((o * o):sum() + (y * g):sum(), { xx, gg, bb, ww })
+      return o, grads, mv
+    end
+    local o1, g1, mv1 = run(1, step)
+    local o2, g2, mv2 = run(2, step)
+    check.close(o1, o2, 0)
+    check.close(mv1, mv2, 0)
+    for i = 1, 4 do check.close(g1[i], g2[i], 0) end
   end)
 end)
 

@@ -11,12 +11,12 @@ local activation, is_tensor = nn.activation, dnn.is_tensor
 -- x and the options table from either spelling; unknown option names are an
 -- error listing the known ones (a typo must not pass silently).
 local function args(op, x, opts, known)
-  if type(x) == "table" and not is_tensor(x) then x, opts = x[1], x end
+  if type(x) == "table" then x, opts = x[1], x end -- tensors are userdata, so this is f{x, k=v}
   if opts == nil then return x, nil end
-  if type(opts) ~= "table" or is_tensor(opts) then
+  if type(opts) ~= "table" then
     error(("%s: options must be a table, got %s"):format(op, is_tensor(opts) and "a tensor" or type(opts)), 3)
   end
-  for k in pairs(opts) do
+  for k in next, opts do
     if type(k) ~= "number" and not known[k] then
       local names = {}
       for n in pairs(known) do names[#names + 1] = n end
@@ -34,7 +34,7 @@ local NONE = {}
 local function simple(name, engine_name)
   local c = code[engine_name or name]
   F[name] = function(x, opts)
-    x = args(name, x, opts, NONE)
+    if opts ~= nil or type(x) == "table" then x = args(name, x, opts, NONE) end
     return activation(x, c)
   end
 end
@@ -48,7 +48,9 @@ simple("hard_sigmoid")
 local RELU_OPTS = { alpha = true, max_value = true, threshold = true }
 -- F.relu(x, {alpha=0, max_value=nil, threshold=0}) as keras.activations.relu:
 -- max_value for x >= max_value, x for threshold <= x < max_value, alpha (x - threshold) below.
+local relu_code = code.relu
 function F.relu(x, opts)
+  if opts == nil and type(x) ~= "table" then return activation(x, relu_code) end
   x, opts = args("relu", x, opts, RELU_OPTS)
   local alpha, maxv, thr = 0, nil, 0
   if opts then alpha, maxv, thr = opts.alpha or 0, opts.max_value, opts.threshold or 0 end
@@ -125,20 +127,27 @@ function F.get_activation(a)
   return fn
 end
 
--- Engine code and alpha of a named activation the dense layer can fuse
--- (nil for softmax, log_softmax and functions).
-function F._fusable_activation(a)
-  if a == nil or a == "linear" then return code.linear, 0 end
-  if type(a) ~= "string" then return nil end
-  if a == "leaky_relu" then return code.leaky_relu, 0.3 end
-  if a == "elu" then return code.elu, 1.0 end
-  if a == "silu" then return code.swish, 0 end
-  if a == "gelu" then return code.gelu, 0 end
-  if a == "relu" or a == "selu" or a == "softplus" or a == "swish" or a == "tanh" or a == "sigmoid"
-    or a == "hard_sigmoid" or a == "softsign" or a == "exponential" then
-    return code[a], 0
-  end
-  return nil
+local ok, help = pcall(require, "dnn.help")
+if ok and type(help) == "table" and help.add then
+  local S = "Activations (dnn.F)"
+  local function add(name, sig, doc) help.add("dnn.F." .. name, sig, doc, S) end
+  add("relu", "F.relu(x, {alpha=0, max_value=nil, threshold=0})",
+    "max(x, 0); with options, Keras's relu: max_value above, alpha (x - threshold) below threshold.")
+  add("leaky_relu", "F.leaky_relu(x, {alpha=0.3})", "x > 0 ? x : alpha x (Keras's LeakyReLU default; negative_slope= as PyTorch).")
+  add("elu", "F.elu(x, {alpha=1})", "x > 0 ? x : alpha (e^x - 1).")
+  add("selu", "F.selu(x)", "scale * elu(x, 1.6733), scale = 1.0507.")
+  add("gelu", "F.gelu(x, {approximate=false})", "x Phi(x) with the exact erf; approximate=true: the tanh form.")
+  add("softplus", "F.softplus(x)", "log(1 + e^x), stable for large |x|.")
+  add("swish", "F.swish(x)", "x sigmoid(x); F.silu is the same.")
+  add("tanh", "F.tanh(x)", "Hyperbolic tangent (fused backward 1 - y^2).")
+  add("sigmoid", "F.sigmoid(x)", "1 / (1 + e^-x).")
+  add("hard_sigmoid", "F.hard_sigmoid(x)", "Keras 2's clip(0.2 x + 0.5, 0, 1) (Keras 3 and PyTorch use relu6(x + 3) / 6).")
+  add("softsign", "F.softsign(x)", "x / (1 + |x|).")
+  add("exponential", "F.exponential(x)", "e^x.")
+  add("softmax", "F.softmax(x, {axis=-1})", "e^x / sum e^x along axis (max subtracted first); fused backward.")
+  add("log_softmax", "F.log_softmax(x, {axis=-1})", "x - logsumexp(x) along axis; fused backward.")
+  add("get_activation", "F.get_activation(name_or_fn)",
+    "The function for a Keras activation name (\"relu\", \"softmax\", \"linear\" = identity, ...); functions pass through.")
 end
 
 return F

@@ -8,7 +8,7 @@ local F = dnn.F
 local nn = dnn.core._nn
 local is_tensor = dnn.is_tensor
 
-local function plain_table(v) return type(v) == "table" and not is_tensor(v) end
+local function plain_table(v) return type(v) == "table" end -- tensors are userdata
 
 -- Splits (...) into n positional values and the options table: f{a, b, k=v}
 -- (one plain table holding both), or f(a, b, {k=v}) where the options are
@@ -42,17 +42,54 @@ local function split(op, n, known, ...)
   return pos, opts or {}
 end
 
+-- Engine codes of the activations the dense layer takes by name, with the
+-- Keras default alpha (the engine fuses those whose derivative follows from
+-- the output and records the rest as a second node; softmax and functions
+-- are applied after it).
+local FUSED = {}
+do
+  local code = nn.activations
+  for name, c in pairs(code) do FUSED[name] = { c, 0 } end
+  FUSED.gelu_tanh = nil
+  FUSED.leaky_relu = { code.leaky_relu, 0.3 }
+  FUSED.elu = { code.elu, 1.0 }
+  FUSED.silu = { code.swish, 0 }
+end
+local nn_linear = nn.linear
+
+local function unknown_option(op, key, known)
+  local names = {}
+  for name in pairs(known) do names[#names + 1] = name end
+  table.sort(names)
+  error(("%s: unknown option '%s' (known: %s)"):format(op, tostring(key), table.concat(names, ", ")), 3)
+end
+
 local LINEAR_OPTS = { activation = true }
 -- F.linear(x, kernel, bias_or_nil, {activation=nil}): x @ kernel + bias with
 -- kernel (in, out) as Keras stores Dense kernels, x (..., in).  One GEMM, one
 -- pass for bias and activation; the backward is one pass plus two GEMMs.
-function F.linear(...)
-  local p, o = split("linear", 3, LINEAR_OPTS, ...)
-  local act = o.activation
-  local c, alpha = F._fusable_activation(act)
-  if c then return nn.linear(p[1], p[2], p[3], c, alpha) end
+-- (Written out by hand: it is the hot path of every dense network.)
+function F.linear(x, kernel, bias, opts, ...)
+  if type(x) == "table" and kernel == nil then -- F.linear{x, kernel, bias, activation=}
+    opts = x
+    x, kernel, bias = opts[1], opts[2], opts[3]
+  elseif type(bias) == "table" then -- F.linear(x, kernel, {activation=})
+    bias, opts = nil, bias
+  end
+  if select("#", ...) > 0 then error("linear: too many arguments (x, kernel, bias, options)", 2) end
+  local act
+  if opts ~= nil then
+    if type(opts) ~= "table" then error(("linear: options must be a table, got %s"):format(type(opts)), 2) end
+    for k in next, opts do
+      if k ~= "activation" and type(k) ~= "number" then unknown_option("linear", k, LINEAR_OPTS) end
+    end
+    act = opts.activation
+  end
+  if act == nil then return nn_linear(x, kernel, bias) end
+  local f = FUSED[act]
+  if f then return nn_linear(x, kernel, bias, f[1], f[2]) end
   local fn = F.get_activation(act) -- raises for unknown names
-  return fn(nn.linear(p[1], p[2], p[3]))
+  return fn(nn_linear(x, kernel, bias))
 end
 F.dense = F.linear
 
@@ -138,6 +175,24 @@ function F.reshape(x, target)
   local shape = { n }
   for i = 1, #target do shape[i + 1] = target[i] end
   return x:reshape(shape)
+end
+
+local ok, help = pcall(require, "dnn.help")
+if ok and type(help) == "table" and help.add then
+  local S = "Layers as functions (dnn.F)"
+  local function add(name, sig, doc) help.add("dnn.F." .. name, sig, doc, S) end
+  add("linear", "F.linear(x, kernel, bias|nil, {activation=nil})",
+    "x @ kernel + bias, kernel (in, out) as Keras's Dense, x (..., in); one GEMM plus one pass for bias and activation.")
+  add("batch_norm", "F.batch_norm(x, moving_mean, moving_var, gamma|nil, beta|nil, {training=false, momentum=0.99, epsilon=1e-3, axis=-1})",
+    "Keras BatchNormalization; training uses the batch mean and biased variance and updates the moving statistics in place (moving*momentum + batch*(1-momentum)); axis=2 for NCHW.")
+  add("layer_norm", "F.layer_norm(x, gamma|nil, beta|nil, {axis=-1, epsilon=1e-3})",
+    "Keras LayerNormalization over axis (an integer or a list); gamma/beta have those axes' shape.")
+  add("dropout", "F.dropout(x, rate, {training=true, seed=nil})",
+    "Inverted dropout (kept values scaled by 1/(1-rate)); the mask comes from the global generator, or from seed alone.")
+  add("embedding", "F.embedding(ids, weight)", "Rows of weight (vocab, dim) at 0-based integer ids of any shape.")
+  add("concat", "F.concat(list, {axis=-1})", "Concatenation along axis (Keras Concatenate).")
+  add("flatten", "F.flatten(x)", "(batch, everything else), as Keras Flatten.")
+  add("reshape", "F.reshape(x, target_shape)", "Reshape keeping the batch axis; target_shape excludes it (one -1 allowed).")
 end
 
 return F
