@@ -15,8 +15,12 @@ package.loaded.dnn = dnn -- submodules may require "dnn" while we load
 require "dnn.tensor"
 require "dnn.autograd"
 require "dnn.functional"
+require "dnn.initializers"
+require "dnn.regularizers"
+require "dnn.layers"
 dnn.io = require "dnn.io"
 dnn.datasets = require "dnn.datasets"
+dnn.data = require "dnn.data"
 dnn.help = require "dnn.help"
 
 return dnn

@@ -1,0 +1,80 @@
+-- The 2-d pooling layers: MaxPooling2D / AveragePooling2D{pool_size=2, strides=pool_size,
+-- padding="valid", data_format="channels_last"}, GlobalAveragePooling2D /
+-- GlobalMaxPooling2D{data_format=, keepdims=false}, PyramidPooling{levels=, pooling="max"}.
+local dnn = require "dnn"
+local Layer = require "dnn.layers.Layer"
+local F = dnn.F
+
+local P = {}
+
+local function windowed(name, fn)
+  local cls = Layer:extend(name)
+  function cls:init(...)
+    local a = Layer.parse_args(cls, { "pool_size", "strides", "padding" }, { "data_format" }, ...)
+    Layer.init(self, a)
+    self.pool_size = a.pool_size or 2
+    self.strides = a.strides or self.pool_size
+    self.padding = a.padding or "valid"
+    self.data_format = a.data_format or "channels_last"
+  end
+  function cls:call(x)
+    return F[fn](x, { pool_size = self.pool_size, strides = self.strides, padding = self.padding,
+      data_format = self.data_format })
+  end
+  function cls:get_config()
+    local c = Layer.get_config(self)
+    c.pool_size, c.strides, c.padding, c.data_format = self.pool_size, self.strides, self.padding, self.data_format
+    return c
+  end
+  return cls
+end
+
+P.MaxPooling2D = windowed("MaxPooling2D", "max_pool2d")
+P.AveragePooling2D = windowed("AveragePooling2D", "avg_pool2d")
+
+local function global(name, fn)
+  local cls = Layer:extend(name)
+  function cls:init(...)
+    local a = Layer.parse_args(cls, {}, { "data_format", "keepdims" }, ...)
+    Layer.init(self, a)
+    self.data_format = a.data_format or "channels_last"
+    self.keepdims = a.keepdims and true or false
+  end
+  function cls:call(x)
+    return F[fn](x, { keepdims = self.keepdims, data_format = self.data_format })
+  end
+  function cls:get_config()
+    local c = Layer.get_config(self)
+    c.data_format, c.keepdims = self.data_format, self.keepdims
+    return c
+  end
+  return cls
+end
+
+P.GlobalAveragePooling2D = global("GlobalAveragePooling2D", "global_avg_pool2d")
+P.GlobalMaxPooling2D = global("GlobalMaxPooling2D", "global_max_pool2d")
+
+-- deep_pipe's layers.PyramidPooling (see F.pyramid_pooling for the grid rule).
+local PyramidPooling = Layer:extend("PyramidPooling")
+P.PyramidPooling = PyramidPooling
+function PyramidPooling:init(...)
+  local a = Layer.parse_args(PyramidPooling, { "pooling" }, { "levels", "data_format" }, ...)
+  Layer.init(self, a)
+  self.pooling = a.pooling or "max"
+  if type(self.pooling) == "function" then
+    local f = self.pooling
+    self.pooling = (f == F.max_pool2d or f == F.adaptive_max_pool2d) and "max" or "avg"
+  end
+  self.levels = a.levels or 1
+  self.data_format = a.data_format or "channels_last"
+end
+function PyramidPooling:call(x)
+  return F.pyramid_pooling(x, { levels = self.levels, pooling = self.pooling, data_format = self.data_format })
+end
+function PyramidPooling:get_config()
+  local c = Layer.get_config(self)
+  c.levels, c.pooling, c.data_format = self.levels, self.pooling, self.data_format
+  return c
+end
+
+return P

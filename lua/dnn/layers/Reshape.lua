@@ -1,0 +1,33 @@
+-- Reshape{target_shape}: the shape without the batch dim (one -1 allowed).
+local Layer = require "dnn.layers.Layer"
+
+local Reshape = Layer:extend("Reshape")
+
+function Reshape:init(...)
+  local a = Layer.parse_args(Reshape, { "target_shape" }, nil, ...)
+  Layer.init(self, a)
+  if type(a.target_shape) ~= "table" then
+    error("Reshape: target_shape must be a table of sizes (without the batch dim)", 3)
+  end
+  self.target_shape = a.target_shape
+end
+
+function Reshape:call(x)
+  local s = { x:size(1) }
+  for _, d in ipairs(self.target_shape) do s[#s + 1] = d end
+  return x:reshape(s)
+end
+
+function Reshape:compute_output_shape(s)
+  local o = { s[1] }
+  for _, d in ipairs(self.target_shape) do o[#o + 1] = d end
+  return o
+end
+
+function Reshape:get_config()
+  local c = Layer.get_config(self)
+  c.target_shape = self.target_shape
+  return c
+end
+
+return Reshape
