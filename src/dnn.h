@@ -227,6 +227,7 @@ typedef struct dnn_op_args {
   double s0, s1;    /* scalars: clamp min/max, fill value, probabilities, ... */
   bool has_s0, has_s1;
   uint64_t seed, offset; /* RNG (Philox) key and counter */
+  const void *params;    /* an op's own parameter block (its area header defines the type) */
 } dnn_op_args;
 
 typedef dnn_status (*dnn_kernel)(const dnn_op_args *a);

@@ -20,6 +20,7 @@ require "dnn.regularizers"
 require "dnn.layers"
 dnn.io = require "dnn.io"
 dnn.datasets = require "dnn.datasets"
+dnn.optimizers = require "dnn.optimizers"
 dnn.data = require "dnn.data"
 dnn.help = require "dnn.help"
 

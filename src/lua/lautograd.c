@@ -139,6 +139,8 @@ static int l_grad(lua_State *L) {
     }
     lua_pop(L, 1);
   }
+  lua_pushinteger(L, n_in); /* the length, since nil holes make # unreliable */
+  lua_setfield(L, list, "n");
   return 1;
 }
 
