@@ -1,0 +1,247 @@
+/* Row kernels of the fused crossentropies for one float type, included by
+ * cpu/loss_xent.c with T (float/double), SFX (f32/f64), EXP, LOG, LOG1P set.
+ * A row is the C class values of one sample at element stride st.
+ * Notation: t' = smoothed target, lse = log-sum-exp of the row, lo/hi = the
+ * clip bounds eps and 1-eps in T, as Keras computes them. */
+
+#define LX_CAT2(a, b) a##_##b
+#define LX_CAT(a, b) LX_CAT2(a, b)
+#define FN(name) LX_CAT(name, SFX)
+
+static inline T FN(row_max)(const T *x, int64_t st, int64_t C) {
+  T m = -INFINITY;
+  if (st == 1) {
+    _Pragma("omp simd reduction(max : m)") for (int64_t c = 0; c < C; c++) m = x[c] > m ? x[c] : m;
+  } else {
+    for (int64_t c = 0; c < C; c++) m = x[c * st] > m ? x[c * st] : m;
+  }
+  return m; /* a NaN logit may be skipped here, but it makes the sum of exps NaN */
+}
+
+static inline T FN(row_lse)(const T *x, int64_t st, int64_t C) {
+  T m = FN(row_max)(x, st, C), s = 0;
+  if (st == 1) {
+    _Pragma("omp simd reduction(+ : s)") for (int64_t c = 0; c < C; c++) s += EXP(x[c] - m);
+  } else {
+    for (int64_t c = 0; c < C; c++) s += EXP(x[c * st] - m);
+  }
+  return m + LOG(s);
+}
+
+static inline T FN(clip)(T v, T lo, T hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* ---- categorical (dense targets) ---- */
+
+/* loss = sum_c t'_c (lse - x_c) from logits; -sum_c t'_c log(clip(p_c / sum p))
+ * from probabilities.  aux = lse, or sum p. */
+static void FN(cce_fwd_row)(const T *x, const T *t, int64_t st, int64_t C, bool logits, T a, T b, T lo,
+                            T hi, T *loss, T *aux) {
+  T l = 0;
+  if (logits) {
+    T lse = FN(row_lse)(x, st, C);
+    for (int64_t c = 0; c < C; c++) l += (t[c * st] * a + b) * (lse - x[c * st]);
+    *aux = lse;
+  } else {
+    T s = 0;
+    for (int64_t c = 0; c < C; c++) s += x[c * st];
+    for (int64_t c = 0; c < C; c++) l -= (t[c * st] * a + b) * LOG(FN(clip)(x[c * st] / s, lo, hi));
+    *aux = s;
+  }
+  *loss = l;
+}
+
+/* d/dx: g (softmax * sum t' - t') from logits; through the clip (zero outside
+ * [lo, hi]) and the division by s from probabilities.  d/dt: g a (lse - x)
+ * or -g a log(clip(q)). */
+static void FN(cce_bwd_row)(T g, const T *x, const T *t, int64_t st, int64_t C, bool logits, T a, T b,
+                            T lo, T hi, T aux, T *dx, T *dt) {
+  if (logits) {
+    T lse = aux, tsum = 0;
+    for (int64_t c = 0; c < C; c++) tsum += t[c * st] * a + b;
+    if (dx)
+      for (int64_t c = 0; c < C; c++) dx[c * st] = g * (EXP(x[c * st] - lse) * tsum - (t[c * st] * a + b));
+    if (dt)
+      for (int64_t c = 0; c < C; c++) dt[c * st] = g * a * (lse - x[c * st]);
+    return;
+  }
+  /* dot = sum_c gq_c q_c with gq_c = -t'_c / q_c inside the clip, 0 outside */
+  T s = aux, dot = 0;
+  for (int64_t c = 0; c < C; c++) {
+    T q = x[c * st] / s;
+    if (q >= lo && q <= hi) dot -= t[c * st] * a + b;
+  }
+  for (int64_t c = 0; c < C; c++) {
+    T q = x[c * st] / s, cq = FN(clip)(q, lo, hi);
+    T gq = (q >= lo && q <= hi) ? -(t[c * st] * a + b) / cq : 0;
+    if (dx) dx[c * st] = g * (gq - dot) / s;
+    if (dt) dt[c * st] = -g * a * LOG(cq);
+  }
+}
+
+/* ---- sparse (class ids) ---- */
+
+/* loss = lse - x_y from logits; log(sum c) - log(c_y) with c = clip(p) from
+ * probabilities (Keras takes log(clip(p)) as logits).  aux = lse or sum c. */
+static void FN(scce_fwd_row)(const T *x, int64_t y, int64_t st, int64_t C, bool logits, T lo, T hi, T *loss,
+                             T *aux) {
+  if (logits) {
+    T lse = FN(row_lse)(x, st, C);
+    *aux = lse;
+    *loss = y >= 0 ? lse - x[y * st] : 0;
+  } else {
+    T s = 0;
+    for (int64_t c = 0; c < C; c++) s += FN(clip)(x[c * st], lo, hi);
+    *aux = s;
+    *loss = y >= 0 ? LOG(s) - LOG(FN(clip)(x[y * st], lo, hi)) : 0;
+  }
+}
+
+static void FN(scce_bwd_row)(T g, const T *x, int64_t y, int64_t st, int64_t C, bool logits, T lo, T hi, T aux,
+                             T *dx) {
+  if (y < 0) {
+    for (int64_t c = 0; c < C; c++) dx[c * st] = 0;
+    return;
+  }
+  if (logits) {
+    T lse = aux;
+    if (st == 1) {
+      _Pragma("omp simd") for (int64_t c = 0; c < C; c++) dx[c] = g * EXP(x[c] - lse);
+    } else {
+      for (int64_t c = 0; c < C; c++) dx[c * st] = g * EXP(x[c * st] - lse);
+    }
+    dx[y * st] -= g;
+    return;
+  }
+  T inv_s = 1 / aux;
+  for (int64_t c = 0; c < C; c++) {
+    T p = x[c * st];
+    dx[c * st] = (p >= lo && p <= hi) ? g * inv_s : 0;
+  }
+  T py = x[y * st];
+  if (py >= lo && py <= hi) dx[y * st] -= g / py;
+}
+
+/* ---- binary (elementwise, mean over the axis) ---- */
+
+/* max(x,0) - x z' + log1p(exp(-|x|)) from logits; -(z' log(p'+eps) +
+ * (1-z') log(1-p'+eps)), p' = clip(p), from probabilities. */
+static void FN(bce_fwd_row)(const T *x, const T *z, int64_t st, int64_t C, bool logits, T a, T b, T lo, T hi,
+                            T *loss) {
+  T l = 0;
+  for (int64_t c = 0; c < C; c++) {
+    T v = x[c * st], zz = z[c * st] * a + b;
+    if (logits) {
+      l += (v > 0 ? v : 0) - v * zz + LOG1P(EXP(-(v < 0 ? -v : v)));
+    } else {
+      T p = FN(clip)(v, lo, hi);
+      l -= zz * LOG(p + lo) + (1 - zz) * LOG(1 - p + lo);
+    }
+  }
+  *loss = l / (T)C;
+}
+
+static void FN(bce_bwd_row)(T g, const T *x, const T *z, int64_t st, int64_t C, bool logits, T a, T b, T lo,
+                            T hi, T *dx, T *dz) {
+  T gc = g / (T)C;
+  for (int64_t c = 0; c < C; c++) {
+    T v = x[c * st], zz = z[c * st] * a + b;
+    if (logits) {
+      T e = EXP(-(v < 0 ? -v : v));
+      T sig = v >= 0 ? 1 / (1 + e) : e / (1 + e);
+      if (dx) dx[c * st] = gc * (sig - zz);
+      if (dz) dz[c * st] = -gc * a * v;
+    } else {
+      T p = FN(clip)(v, lo, hi);
+      bool inside = v >= lo && v <= hi;
+      if (dx) dx[c * st] = inside ? gc * ((1 - zz) / (1 - p + lo) - zz / (p + lo)) : 0;
+      if (dz) dz[c * st] = gc * a * (LOG(1 - p + lo) - LOG(p + lo));
+    }
+  }
+}
+
+/* ---- drivers: rows split across threads (each row is independent, so the
+ * result does not depend on the thread count) ---- */
+
+typedef struct {
+  const dnn_op_args *a;
+  loss_geom g;
+  T sa, sb; /* smoothing: t' = t * sa + sb */
+  T lo, hi;
+} FN(xent_ctx);
+
+static void FN(xent_fwd_range)(void *vctx, int64_t r0, int64_t r1) {
+  FN(xent_ctx) *k = vctx;
+  const dnn_op_args *a = k->a;
+  const T *x = dnn_data_ptr(a->in[0]);
+  const T *t = a->op == DNN_OP_SPARSE_CATEGORICAL_CROSSENTROPY ? NULL : dnn_data_ptr(a->in[1]);
+  T *loss = dnn_data_ptr(a->out);
+  T *aux = a->out2 ? dnn_data_ptr(a->out2) : NULL;
+  int64_t C = k->g.C, inner = k->g.inner;
+  for (int64_t r = r0; r < r1; r++) {
+    int64_t base = (r / inner) * C * inner + r % inner;
+    T ax = 0;
+    switch (a->op) {
+      case DNN_OP_CATEGORICAL_CROSSENTROPY:
+        FN(cce_fwd_row)(x + base, t + base, inner, C, a->flag, k->sa, k->sb, k->lo, k->hi, &loss[r], &ax);
+        break;
+      case DNN_OP_SPARSE_CATEGORICAL_CROSSENTROPY: {
+        int64_t y = loss_class_at(a->in[1], r, C, a->has_s1, a->k);
+        FN(scce_fwd_row)(x + base, y, inner, C, a->flag, k->lo, k->hi, &loss[r], &ax);
+        break;
+      }
+      default:
+        FN(bce_fwd_row)(x + base, t + base, inner, C, a->flag, k->sa, k->sb, k->lo, k->hi, &loss[r]);
+        break;
+    }
+    if (aux) aux[r] = ax;
+  }
+}
+
+static void FN(xent_bwd_range)(void *vctx, int64_t r0, int64_t r1) {
+  FN(xent_ctx) *k = vctx;
+  const dnn_op_args *a = k->a;
+  const T *grad = dnn_data_ptr(a->in[0]);
+  const T *x = dnn_data_ptr(a->in[1]);
+  bool sparse = a->op == DNN_OP_SPARSE_CATEGORICAL_CROSSENTROPY_BACKWARD;
+  const T *t = sparse ? NULL : dnn_data_ptr(a->in[2]);
+  const T *aux = a->in[3] ? dnn_data_ptr(a->in[3]) : NULL;
+  T *dx = a->out ? dnn_data_ptr(a->out) : NULL;
+  T *dt = a->out2 ? dnn_data_ptr(a->out2) : NULL;
+  int64_t C = k->g.C, inner = k->g.inner;
+  for (int64_t r = r0; r < r1; r++) {
+    int64_t base = (r / inner) * C * inner + r % inner;
+    switch (a->op) {
+      case DNN_OP_CATEGORICAL_CROSSENTROPY_BACKWARD:
+        FN(cce_bwd_row)(grad[r], x + base, t + base, inner, C, a->flag, k->sa, k->sb, k->lo, k->hi, aux[r],
+                        dx ? dx + base : NULL, dt ? dt + base : NULL);
+        break;
+      case DNN_OP_SPARSE_CATEGORICAL_CROSSENTROPY_BACKWARD: {
+        int64_t y = loss_class_at(a->in[2], r, C, a->has_s1, a->k);
+        FN(scce_bwd_row)(grad[r], x + base, y, inner, C, a->flag, k->lo, k->hi, aux[r], dx + base);
+        break;
+      }
+      default:
+        FN(bce_bwd_row)(grad[r], x + base, t + base, inner, C, a->flag, k->sa, k->sb, k->lo, k->hi,
+                        dx ? dx + base : NULL, dt ? dt + base : NULL);
+        break;
+    }
+  }
+}
+
+/* geometry from the y_pred operand (in[0] forward, in[1] backward) */
+static void FN(xent_run)(const dnn_op_args *a, bool backward) {
+  const dnn_tensor *pred = backward ? a->in[1] : a->in[0];
+  FN(xent_ctx) k = {.a = a, .g = loss_geom_of(pred, a->dim)};
+  bool binary = a->op == DNN_OP_BINARY_CROSSENTROPY || a->op == DNN_OP_BINARY_CROSSENTROPY_BACKWARD;
+  T ls = (T)a->s0;
+  k.sa = 1 - ls;
+  k.sb = binary ? ls / 2 : ls / (T)k.g.C;
+  k.lo = (T)DNN_LOSS_EPSILON;
+  k.hi = 1 - k.lo;
+  int64_t rows = k.g.outer * k.g.inner;
+  cpu_parallel_for(rows, k.g.C * 8, backward ? FN(xent_bwd_range) : FN(xent_fwd_range), &k);
+}
+
+#undef FN
+#undef LX_CAT
+#undef LX_CAT2
