@@ -83,7 +83,7 @@ end
 -- The L2 norm of all the tensors in a list together (nil entries skipped).
 function M.global_norm(tensors)
   if dnn.is_tensor(tensors) then tensors = { tensors } end
-  return dnn.core.optim_global_norm(tensors)
+  return dnn.core._optim.global_norm(tensors)
 end
 
 dnn.optimizers = M

@@ -191,12 +191,16 @@ static int l_optim_global_norm(lua_State *L) {
 
 void dnnL_open_optim(lua_State *L) {
   static const luaL_Reg fns[] = {
-      {"optim_apply", l_optim_apply},
-      {"optim_check", l_optim_check},
-      {"optim_new_slots", l_optim_new_slots},
-      {"optim_slot_names", l_optim_slot_names},
-      {"optim_global_norm", l_optim_global_norm},
+      {"apply", l_optim_apply},
+      {"check", l_optim_check},
+      {"new_slots", l_optim_new_slots},
+      {"slot_names", l_optim_slot_names},
+      {"global_norm", l_optim_global_norm},
       {NULL, NULL},
   };
-  dnnL_add_functions(L, fns);
+  /* engine primitives for lua/dnn/optimizers: dnn.core._optim, not user API */
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &dnnL_module_key);
+  luaL_newlib(L, fns);
+  lua_setfield(L, -2, "_optim");
+  lua_pop(L, 1);
 }

@@ -7,7 +7,7 @@
 --   local Adam = Optimizer:extend("Adam")
 --   Adam.kind, Adam.default_name = "adam", "adam"
 --   Adam.hyper = {{"learning_rate", 0.001}, {"beta_1", 0.9}, ...}
--- Every update is one call of dnn.core.optim_apply over all variables.
+-- Every update is one call of dnn.core._optim.apply over all variables.
 local dnn = require "dnn"
 local class = require "dnn.class"
 local schedules = require "dnn.schedules"
@@ -151,8 +151,8 @@ function Optimizer:init(a, b, ...)
   self._u_product = 1.0
   -- Keras checks the arguments when the optimizer is made: so do we
   cfg.learning_rate = self:_learning_rate_at(0)
-  core.optim_check(cfg)
-  self._nslots = #core.optim_slot_names(cfg)
+  core._optim.check(cfg)
+  self._nslots = #core._optim.slot_names(cfg)
   if params ~= nil then
     self.params = {}
     for i, p in ipairs(params) do
@@ -220,7 +220,7 @@ end
 function Optimizer:_slot_block(pos)
   local s = self._slots[pos]
   if s == nil and self._nslots > 0 then
-    s = core.optim_new_slots(self._cfg, self._vars[pos])
+    s = core._optim.new_slots(self._cfg, self._vars[pos])
     self._slots[pos] = s
   end
   return s
@@ -228,7 +228,7 @@ end
 
 -- Names of this optimizer's slots (Keras's names: "momentum", "velocity", ...).
 function Optimizer:slot_names()
-  return core.optim_slot_names(self._cfg)
+  return core._optim.slot_names(self._cfg)
 end
 
 -- The slot `name` of variable v (a live view: writes change the optimizer).
@@ -350,7 +350,7 @@ function Optimizer:_apply(fname, grads, vars)
     for i = 1, n do P[i], G[i], S[i], D[i] = nil, nil, nil, nil end
     error(fname .. ": No gradients provided for any variable.", 3)
   end
-  local ok, err = pcall(core.optim_apply, cfg, P, G, S, D)
+  local ok, err = pcall(core._optim.apply, cfg, P, G, S, D)
   for i = 1, n do P[i], G[i], S[i], D[i] = nil, nil, nil, nil end
   if not ok then error(err, 3) end
   if cfg.kind == "nadam" then self._u_product = cfg.u_product end
