@@ -78,7 +78,7 @@ function GradientTape:gradient(target, sources, opts)
       end
       error(grads, 2)
     end
-    for k, g in pairs(grads) do out[where[k]] = g end
+    for k = 1, #usable do out[where[k]] = grads[k] end
   end
   if single then return out[1] end
   out.n = n
