@@ -193,6 +193,32 @@ describe("F.linear", function()
     assert.is_nil(x.grad)
   end)
 
+  it("agrees with matmul on the shapes its own GEMMs take (edges of tiles and chunks), 1 and 2 threads", function()
+    dnn.manual_seed(11)
+    local prev = dnn.get_num_threads()
+    for _, threads in ipairs({ 1, 2 }) do
+      dnn.set_num_threads(threads)
+      for _, s in ipairs({ { 64, 784, 256 }, { 37, 50, 45 }, { 300, 33, 17 }, { 1, 200, 300 }, { 13, 1000, 5 },
+        { 200, 64, 33 }, { 2100, 20, 16 } }) do
+        local M, K, N = s[1], s[2], s[3]
+        local x, w, b = dnn.randn(M, K), dnn.randn(K, N) * 0.1, dnn.randn(N)
+        w.requires_grad, b.requires_grad = true, true
+        local g = dnn.randn(M, N)
+        local y = F.linear(x, w, b, { activation = "relu" })
+        local gr = dnn.grad(y, { w, b }, { grad_outputs = { g } })
+        local z = x:matmul(w:detach()) + b:detach()
+        local ref = dnn.relu(z)
+        local gz = g * z:gt(0):float()
+        check.close(y, ref, TOL)
+        check.close(gr[1], x:t():matmul(gz), TOL)
+        check.close(gr[2], gz:sum(1), TOL)
+        local y2 = F.linear(x, w, b, { activation = "sigmoid" })
+        check.close(y2, F.sigmoid(z), TOL)
+      end
+    end
+    dnn.set_num_threads(prev)
+  end)
+
   it("passes gradcheck with every fusable activation", function()
     local x, w, b = leaf64({ 3, 4 }, 31, -1, 1), leaf64({ 4, 2 }, 32, -1, 1), leaf64({ 2 }, 33, -1, 1)
     for _, act in ipairs({ "linear", "relu", "sigmoid", "tanh", "elu", "selu", "softplus", "leaky_relu",

@@ -1,8 +1,9 @@
 /* The differentiable dense layer.  Backward, with gz = g * act'(y):
  *   grad_x = gz @ kernel^T, grad_kernel = x^T @ gz (x flattened to (M, in)),
  *   grad_bias = column sums of gz,
- * where gz and grad_bias come out of one pass over g (LINEAR_BACKWARD) and
- * the two products are single GEMMs on transposed views (no copies).  An
+ * where gz and grad_bias come out of one pass over g (LINEAR_BACKWARD), and
+ * the two products are single GEMMs (grad_kernel by LINEAR_KERNEL_GRAD, which
+ * reads x as it is stored; grad_x by matmul on a transposed view).  An
  * input that needs no gradient (the data, usually) costs nothing. */
 #include "../core/ops_nn.h"
 #include "arena.h"
@@ -39,10 +40,21 @@ static dnn_status linear_backward(dnn_node *n, const dnn_tensor *g, dnn_tensor *
     if (gx) gin[0] = dnn_view(gx, x->ndim, x->shape);
     if (!gin[0]) ar->failed = true;
   }
-  if (need_k && gz2) {
+  if (need_k && gz2) { /* x^T @ gz through the dense layer's own kernel */
     dnn_tensor *x2 = ar_keep(ar, dnn_reshape((dnn_tensor *)x, 2, mk));
-    dnn_tensor *xt = x2 ? ar_keep(ar, dnn_transpose(x2, 0, 1)) : NULL;
-    gin[1] = xt ? dnn_matmul(xt, gz2) : NULL;
+    dnn_tensor *gk = x2 ? dnn_empty(2, kernel->shape, (dnn_dtype)g->dtype, dnn_tensor_device(g)) : NULL;
+    if (gk && !(x2->shape[0] > 1 && x2->shape[1] > 1) && !dnn_is_contiguous(x2)) {
+      /* degenerate strides of a 1-row or 1-column view: give the kernel a plain copy */
+      x2 = ar_keep(ar, dnn_contiguous(x2));
+    }
+    if (gk && x2) {
+      dnn_op_args a = {.op = DNN_OP_LINEAR_KERNEL_GRAD, .out = gk, .in = {x2, gz2}, .n_in = 2};
+      if (dnn_dispatch(dnn_tensor_device(g), &a) != DNN_OK) {
+        dnn_tensor_release(gk);
+        gk = NULL;
+      }
+    }
+    gin[1] = gk;
     if (!gin[1]) ar->failed = true;
   }
   if (need_b) gin[2] = gb;

@@ -11,6 +11,7 @@ dnn_status cpu_nn_softmax(const dnn_op_args *a);             /* nn_softmax.c */
 dnn_status cpu_nn_softmax_backward(const dnn_op_args *a);
 dnn_status cpu_nn_linear(const dnn_op_args *a);              /* nn_linear.c */
 dnn_status cpu_nn_linear_backward(const dnn_op_args *a);
+dnn_status cpu_nn_linear_kernel_grad(const dnn_op_args *a);
 dnn_status cpu_nn_batch_norm_stats(const dnn_op_args *a);    /* nn_norm.c */
 dnn_status cpu_nn_batch_norm(const dnn_op_args *a);
 dnn_status cpu_nn_batch_norm_backward(const dnn_op_args *a);
@@ -24,6 +25,7 @@ dnn_status cpu_nn_embedding_backward(const dnn_op_args *a);
   K(ACTIVATION) = cpu_nn_activation, K(ACTIVATION_BACKWARD) = cpu_nn_activation_backward,  \
   K(SOFTMAX) = cpu_nn_softmax, K(SOFTMAX_BACKWARD) = cpu_nn_softmax_backward,              \
   K(LINEAR) = cpu_nn_linear, K(LINEAR_BACKWARD) = cpu_nn_linear_backward,                  \
+  K(LINEAR_KERNEL_GRAD) = cpu_nn_linear_kernel_grad,                                       \
   K(BATCH_NORM_STATS) = cpu_nn_batch_norm_stats, K(BATCH_NORM) = cpu_nn_batch_norm,        \
   K(BATCH_NORM_BACKWARD) = cpu_nn_batch_norm_backward, K(LAYER_NORM) = cpu_nn_layer_norm,  \
   K(LAYER_NORM_BACKWARD) = cpu_nn_layer_norm_backward, K(DROPOUT) = cpu_nn_dropout,        \

@@ -8,12 +8,15 @@
 #include "iter.h"
 #include "kernels_nn.h"
 #include "nn_act.h"
+#include "nn_gemm.h"
 
 #define SMALL_GEMM_FLOPS 4096 /* M*N*K below which plain loops beat the BLAS call */
 
 typedef struct {
   const dnn_op_args *a;
   int64_t M, N;
+  const void *bias; /* epilogue: the bias still to add (NULL once the GEMM added it) */
+  int act;          /* epilogue: the activation still to apply */
 } lin_ctx;
 
 #define LIN_KERNELS(T, S)                                                                 \
@@ -32,10 +35,10 @@ typedef struct {
   }                                                                                       \
   static void epilogue_##S(void *vc, int64_t b, int64_t e) {                              \
     lin_ctx *c = vc;                                                                      \
-    int act = (int)c->a->k;                                                               \
+    int act = c->act;                                                                     \
     T alpha = (T)c->a->s0;                                                                \
     int64_t N = c->N;                                                                     \
-    const T *bias = c->a->in[2] ? (const T *)dnn_data_ptr(c->a->in[2]) : NULL;            \
+    const T *bias = c->bias;                                                              \
     T *O = dnn_data_ptr(c->a->out);                                                       \
     for (int64_t i = b; i < e; i++) {                                                     \
       T *o = O + i * N;                                                                   \
@@ -84,9 +87,15 @@ dnn_status cpu_nn_linear(const dnn_op_args *a) {
   dnn_tensor *out = a->out;
   bool f32 = out->dtype == DNN_FLOAT32;
   int64_t M = x->shape[0], K = x->shape[1], N = w->shape[1];
+  lin_ctx c = {a, M, N, a->in[2] ? dnn_data_ptr(a->in[2]) : NULL, (int)a->k};
   if (M == 0 || N == 0) return DNN_OK;
   if (K == 0) {
     memset(dnn_data_ptr(out), 0, (size_t)(M * N) * dnn_dtype_size((dnn_dtype)out->dtype));
+  } else if (f32 && x->strides[1] == 1 && w->strides[1] == 1 &&
+             nn_gemm_nn_f32(M, N, K, dnn_data_ptr(x), x->strides[0], dnn_data_ptr(w), w->strides[0],
+                            dnn_data_ptr(out), N, c.bias, a->k == DNN_ACT_RELU)) {
+    c.bias = NULL; /* bias (and relu) applied as the tiles were stored */
+    if (a->k == DNN_ACT_RELU) c.act = DNN_ACT_LINEAR;
   } else if (M * N * K <= SMALL_GEMM_FLOPS) {
     if (f32)
       small_gemm_f32(M, N, K, dnn_data_ptr(x), x->strides[0], x->strides[1], dnn_data_ptr(w), w->strides[0],
@@ -110,11 +119,39 @@ dnn_status cpu_nn_linear(const dnn_op_args *a) {
       dnn_blas_dgemm(tx, tw, (int)M, (int)N, (int)K, 1.0, dnn_data_ptr(x), (int)ldx, dnn_data_ptr(w), (int)ldw,
                      0.0, dnn_data_ptr(out), (int)N);
   }
-  if (a->in[2] || a->k != DNN_ACT_LINEAR) {
-    lin_ctx c = {a, M, N};
-    cpu_parallel_for(M, N * (a->k == DNN_ACT_LINEAR || a->k == DNN_ACT_RELU ? 1 : 8), f32 ? epilogue_f32 : epilogue_f64,
-                     &c);
+  if (c.bias || c.act != DNN_ACT_LINEAR)
+    cpu_parallel_for(M, N * (c.act == DNN_ACT_LINEAR || c.act == DNN_ACT_RELU ? 1 : 8),
+                     f32 ? epilogue_f32 : epilogue_f64, &c);
+  return DNN_OK;
+}
+
+/* out (K, N) = x (M, K)^T @ gz (M, N): the kernel's gradient. */
+dnn_status cpu_nn_linear_kernel_grad(const dnn_op_args *a) {
+  const dnn_tensor *x = a->in[0], *gz = a->in[1];
+  dnn_tensor *out = a->out;
+  bool f32 = out->dtype == DNN_FLOAT32;
+  int64_t M = x->shape[0], K = x->shape[1], N = gz->shape[1];
+  if (K == 0 || N == 0) return DNN_OK;
+  if (M == 0) {
+    memset(dnn_data_ptr(out), 0, (size_t)(K * N) * dnn_dtype_size((dnn_dtype)out->dtype));
+    return DNN_OK;
   }
+  if (f32 && x->strides[1] == 1 &&
+      nn_gemm_tn_f32(M, N, K, dnn_data_ptr(x), x->strides[0], dnn_data_ptr(gz), N, dnn_data_ptr(out), N))
+    return DNN_OK;
+  bool tx;
+  int64_t ldx;
+  if (!dnn_blas_layout(M, K, x->strides[0], x->strides[1], &tx, &ldx))
+    return dnn_error(DNN_ERR_INTERNAL, "linear: operand strides not usable by BLAS");
+  if (M > INT32_MAX || N > INT32_MAX || K > INT32_MAX || ldx > INT32_MAX)
+    return dnn_error(DNN_ERR_SHAPE, "linear: dimensions beyond 2^31 are not supported by BLAS");
+  DNN_RETURN_IF_ERR(dnn_blas_load());
+  if (f32)
+    dnn_blas_sgemm(!tx, false, (int)K, (int)N, (int)M, 1.0f, dnn_data_ptr(x), (int)ldx, dnn_data_ptr(gz), (int)N,
+                   0.0f, dnn_data_ptr(out), (int)N);
+  else
+    dnn_blas_dgemm(!tx, false, (int)K, (int)N, (int)M, 1.0, dnn_data_ptr(x), (int)ldx, dnn_data_ptr(gz), (int)N,
+                   0.0, dnn_data_ptr(out), (int)N);
   return DNN_OK;
 }
 
@@ -138,7 +175,7 @@ static void grad_blocks_f64(void *vc, int64_t b, int64_t e) {
 dnn_status cpu_nn_linear_backward(const dnn_op_args *a) {
   const dnn_tensor *g = a->in[0];
   int64_t N = g->ndim ? g->shape[g->ndim - 1] : 1, M = N ? dnn_numel(g) / N : 0;
-  lin_ctx c = {a, M, N};
+  lin_ctx c = {a, M, N, NULL, (int)a->k};
   int64_t nblk = (N + 255) / 256;
   cpu_parallel_for(nblk, M * 256 * 2, g->dtype == DNN_FLOAT32 ? grad_blocks_f32 : grad_blocks_f64, &c);
   return DNN_OK;

@@ -67,7 +67,11 @@ dnn_tensor *dnn_ag_softmax(const dnn_tensor *x, int dim, bool log);
  * transposed view: any BLAS layout), in[2] bias (N) or NULL; out (M, N);
  * k = act, s0 = alpha (act must be dnn_activation_grad_from_output).
  * Kernel LINEAR_BACKWARD: in[0] g (M, N), in[1] y (M, N) or NULL (linear);
- * out = g * act'(y) (M, N) or NULL, out2 = its column sums (N) or NULL. */
+ * out = g * act'(y) (M, N) or NULL, out2 = its column sums (N) or NULL.
+ * Kernel LINEAR_KERNEL_GRAD: in[0] x (M, K) (any BLAS layout), in[1] gz (M, N);
+ * out (K, N) = x^T @ gz.
+ * The CPU kernels use their own AVX-512 GEMMs for small batches (no packing
+ * of the weight, bias and relu applied as tiles are stored), else OpenBLAS. */
 dnn_tensor *dnn_linear(const dnn_tensor *x, const dnn_tensor *kernel, const dnn_tensor *bias,
                        dnn_activation act, double alpha);
 dnn_tensor *dnn_ag_linear(const dnn_tensor *x, const dnn_tensor *kernel, const dnn_tensor *bias,
