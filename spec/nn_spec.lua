@@ -73,6 +73,9 @@ describe("F activations", function()
     check.close(F.relu(x, { max_value = 6 }), { 0, 0.5, 1, 4, 6 }, 1e-12)
     check.close(F.relu(x, { alpha = 0.5 }), { -1, 0.5, 1, 4, 8 }, 1e-12)
     check.close(F.relu(x, { threshold = 1, alpha = 0.5, max_value = 6 }), { -1.5, -0.25, 1, 4, 6 }, 1e-12)
+    local t = leaf64({ 3, 4 }, 13, -3, 3)
+    assert.is_true(dnn.testing.gradcheck(function(v) return F.relu(v, { threshold = 0.5, alpha = 0.2, max_value = 2 }) end,
+      { t }))
   end)
 
   it("works on strided views and float64", function()

@@ -92,7 +92,7 @@ static dnn_status bn_check(const dnn_tensor *x, const dnn_tensor *mm, const dnn_
 dnn_tensor *dnn_ag_batch_norm(const dnn_tensor *x, dnn_tensor *moving_mean, dnn_tensor *moving_var,
                               const dnn_tensor *gamma, const dnn_tensor *beta, int axis, bool training,
                               double momentum, double epsilon) {
-  int d;
+  int d = 0;
   if (bn_check(x, moving_mean, moving_var, gamma, beta, axis, momentum, epsilon, &d) != DNN_OK) return NULL;
   dnn_tensor *mv[2] = {moving_mean, moving_var};
   /* inference: a snapshot of the moving stats, so later updates do not touch the graph */

@@ -23,7 +23,7 @@ static dnn_status check_stats(const char *op, const dnn_tensor *stats, const dnn
 }
 
 dnn_tensor *dnn_batch_norm_stats(const dnn_tensor *x, int axis) {
-  int d;
+  int d = 0;
   if (check_axis("batch_norm", x, axis, &d)) return NULL;
   int64_t shape[2] = {2, x->shape[d]};
   dnn_tensor *xc = nn_contig(x);
@@ -43,7 +43,7 @@ dnn_tensor *dnn_batch_norm_stats(const dnn_tensor *x, int axis) {
 dnn_tensor *dnn_batch_norm(const dnn_tensor *x, const dnn_tensor *stats, const dnn_tensor *gamma,
                            const dnn_tensor *beta, int axis, double epsilon) {
   const char *op = "batch_norm";
-  int d;
+  int d = 0;
   if (check_axis(op, x, axis, &d)) return NULL;
   int64_t C = x->shape[d];
   if (check_stats(op, stats, x, C) || nn_check_like(op, "gamma", gamma, x) || nn_check_like(op, "beta", beta, x) ||
@@ -82,7 +82,7 @@ dnn_status dnn_batch_norm_backward(const dnn_tensor *g, const dnn_tensor *x, con
                                    const dnn_tensor *gamma, int axis, double epsilon, bool training,
                                    dnn_tensor **dx, dnn_tensor **dparams) {
   const char *op = "batch_norm";
-  int d;
+  int d = 0;
   if (dx) *dx = NULL;
   if (dparams) *dparams = NULL;
   DNN_RETURN_IF_ERR(check_axis(op, x, axis, &d));
