@@ -10,7 +10,7 @@
 
 static inline T FN(row_max)(const T *x, int64_t st, int64_t C) {
   T m = -INFINITY;
-  if (st == 1) {
+  if (st == 1 && C >= 64) { /* a vector reduction only pays off on long rows */
     _Pragma("omp simd reduction(max : m)") for (int64_t c = 0; c < C; c++) m = x[c] > m ? x[c] : m;
   } else {
     for (int64_t c = 0; c < C; c++) m = x[c * st] > m ? x[c * st] : m;
@@ -29,6 +29,40 @@ static inline T FN(row_lse)(const T *x, int64_t st, int64_t C) {
 }
 
 static inline T FN(clip)(T v, T lo, T hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* Many short contiguous rows (classes on the last axis, C small): a loop of
+ * C exps per row stays in the vector remainder, so rows are processed in
+ * blocks whose shifted values x - max go through one long vectorised exp.
+ * LX_BLOCK bounds the block in elements; rows longer than it use row_lse. */
+#ifndef LX_BLOCK
+#define LX_BLOCK 2048
+#endif
+
+/* lse[j] for rows r = 0..n-1 of x (row length C, n * C <= LX_BLOCK). */
+static void FN(block_lse)(const T *x, int64_t C, int64_t n, T *lse) {
+  T buf[LX_BLOCK];
+  for (int64_t j = 0; j < n; j++) {
+    const T *row = x + j * C;
+    T m = FN(row_max)(row, 1, C);
+    lse[j] = m;
+    for (int64_t c = 0; c < C; c++) buf[j * C + c] = row[c] - m;
+  }
+  int64_t total = n * C;
+  _Pragma("omp simd") for (int64_t i = 0; i < total; i++) buf[i] = EXP(buf[i]);
+  for (int64_t j = 0; j < n; j++) {
+    T s = 0;
+    for (int64_t c = 0; c < C; c++) s += buf[j * C + c];
+    lse[j] += LOG(s);
+  }
+}
+
+/* out[i] = exp(x[i] - lse[row]) over n contiguous rows: the softmax. */
+static void FN(block_softmax)(const T *x, int64_t C, int64_t n, const T *lse, T *out) {
+  for (int64_t j = 0; j < n; j++)
+    for (int64_t c = 0; c < C; c++) out[j * C + c] = x[j * C + c] - lse[j];
+  int64_t total = n * C;
+  _Pragma("omp simd") for (int64_t i = 0; i < total; i++) out[i] = EXP(out[i]);
+}
 
 /* ---- categorical (dense targets) ---- */
 
@@ -177,6 +211,31 @@ static void FN(xent_fwd_range)(void *vctx, int64_t r0, int64_t r1) {
   T *loss = dnn_data_ptr(a->out);
   T *aux = a->out2 ? dnn_data_ptr(a->out2) : NULL;
   int64_t C = k->g.C, inner = k->g.inner;
+  bool sparse = a->op == DNN_OP_SPARSE_CATEGORICAL_CROSSENTROPY;
+  if (inner == 1 && a->flag && a->op != DNN_OP_BINARY_CROSSENTROPY && C <= LX_BLOCK / 4) {
+    /* logits in short contiguous rows: blocked log-sum-exp */
+    T lse[LX_BLOCK];
+    int64_t per = LX_BLOCK / C;
+    for (int64_t rb = r0; rb < r1; rb += per) {
+      int64_t n = r1 - rb < per ? r1 - rb : per;
+      FN(block_lse)(x + rb * C, C, n, lse);
+      for (int64_t j = 0; j < n; j++) {
+        int64_t r = rb + j;
+        const T *row = x + r * C;
+        T l = 0;
+        if (sparse) {
+          int64_t y = loss_class_at(a->in[1], r, C, a->has_s1, a->k);
+          l = y >= 0 ? lse[j] - row[y] : 0;
+        } else {
+          const T *tr = t + r * C;
+          for (int64_t c = 0; c < C; c++) l += (tr[c] * k->sa + k->sb) * (lse[j] - row[c]);
+        }
+        loss[r] = l;
+        if (aux) aux[r] = lse[j];
+      }
+    }
+    return;
+  }
   for (int64_t r = r0; r < r1; r++) {
     int64_t base = (r / inner) * C * inner + r % inner;
     T ax = 0;
@@ -208,6 +267,33 @@ static void FN(xent_bwd_range)(void *vctx, int64_t r0, int64_t r1) {
   T *dx = a->out ? dnn_data_ptr(a->out) : NULL;
   T *dt = a->out2 ? dnn_data_ptr(a->out2) : NULL;
   int64_t C = k->g.C, inner = k->g.inner;
+  if (inner == 1 && a->flag && dx && a->op != DNN_OP_BINARY_CROSSENTROPY_BACKWARD && C <= LX_BLOCK / 4) {
+    /* logits in short contiguous rows: softmax of a block in one exp loop,
+     * then g * (softmax * sum t' - t') per row (sum t' = 1, t' = onehot if sparse) */
+    int64_t per = LX_BLOCK / C;
+    for (int64_t rb = r0; rb < r1; rb += per) {
+      int64_t n = r1 - rb < per ? r1 - rb : per;
+      FN(block_softmax)(x + rb * C, C, n, aux + rb, dx + rb * C);
+      for (int64_t j = 0; j < n; j++) {
+        int64_t r = rb + j;
+        T g = grad[r], *d = dx + r * C;
+        if (sparse) {
+          int64_t y = loss_class_at(a->in[2], r, C, a->has_s1, a->k);
+          if (y < 0) g = 0;
+          for (int64_t c = 0; c < C; c++) d[c] *= g;
+          if (y >= 0) d[y] -= g;
+          continue;
+        }
+        const T *tr = t + r * C;
+        T tsum = 0;
+        for (int64_t c = 0; c < C; c++) tsum += tr[c] * k->sa + k->sb;
+        for (int64_t c = 0; c < C; c++) d[c] = g * (d[c] * tsum - (tr[c] * k->sa + k->sb));
+        if (dt)
+          for (int64_t c = 0; c < C; c++) dt[r * C + c] = g * k->sa * (aux[r] - x[r * C + c]);
+      }
+    }
+    return;
+  }
   for (int64_t r = r0; r < r1; r++) {
     int64_t base = (r / inner) * C * inner + r % inner;
     switch (a->op) {
