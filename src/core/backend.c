@@ -15,10 +15,10 @@ _Static_assert(sizeof op_names / sizeof op_names[0] == DNN_OP_COUNT, "op name ta
 static const dnn_backend *backends[DNN_DEVICE_TYPE_COUNT];
 
 const char *dnn_op_name(dnn_op op) {
-  static char lower[DNN_OP_COUNT][24];
+  static char lower[DNN_OP_COUNT][48];
   if ((unsigned)op >= DNN_OP_COUNT) return "?";
   if (!lower[op][0]) {
-    char tmp[24];
+    char tmp[48];
     size_t i = 0;
     for (; op_names[op][i] && i < sizeof tmp - 1; i++)
       tmp[i] = (char)(op_names[op][i] >= 'A' && op_names[op][i] <= 'Z' ? op_names[op][i] + 32

@@ -33,9 +33,18 @@ static const char *coretype_for_cpu(void) {
 static void load(void) {
   const char *core = coretype_for_cpu();
   if (core && !getenv("OPENBLAS_CORETYPE")) setenv("OPENBLAS_CORETYPE", core, 0);
-  const char *names[] = {"libopenblas.so.0", "libopenblas.so"};
+  /* The OpenMP build of OpenBLAS first: it shares our OpenMP thread pool.  The
+   * pthread build keeps its own workers spinning after each GEMM, and on a
+   * machine with few cores our OpenMP loops then wait for a time slice
+   * (milliseconds) at every parallel region. */
+  const char *names[] = {
+#ifdef DNN_OPENBLAS_OPENMP
+      DNN_OPENBLAS_OPENMP,
+#endif
+      "libopenblas.so.0", "libopenblas.so"};
   void *h = NULL;
-  for (int i = 0; i < 2 && !h; i++) h = dlopen(names[i], RTLD_NOW | RTLD_GLOBAL | RTLD_NODELETE);
+  for (size_t i = 0; i < sizeof names / sizeof names[0] && !h; i++)
+    h = dlopen(names[i], RTLD_NOW | RTLD_GLOBAL | RTLD_NODELETE);
   if (!h) {
     blas.status = dnn_error(DNN_ERR_UNSUPPORTED, "matmul: cannot load OpenBLAS (%s); install libopenblas0", dlerror());
     return;
