@@ -129,6 +129,12 @@ static int m_unm(lua_State *L) { return dnnL_push(L, dnn_ag_unary(DNN_OP_NEG, dn
 
 /* ---- unary ---- */
 
+#define UNARY_INPLACE_ONLY(name, OP)                                                       \
+  static int m_##name##_(lua_State *L) {                                                  \
+    dnnL_check(L, dnn_unary_(DNN_OP_##OP, dnnL_checktensor(L, 1)));                        \
+    lua_settop(L, 1);                                                                      \
+    return 1;                                                                              \
+  }
 #define UNARY(name, OP)                                                                                 \
   static int m_##name(lua_State *L) { return dnnL_push(L, dnn_ag_unary(DNN_OP_##OP, dnnL_checktensor(L, 1))); } \
   static int m_##name##_(lua_State *L) {                                                             \
@@ -147,9 +153,19 @@ UNARY(rsqrt, RSQRT)
 UNARY(sin, SIN)
 UNARY(cos, COS)
 UNARY(tan, TAN)
-UNARY(tanh, TANH)
-UNARY(sigmoid, SIGMOID)
-UNARY(relu, RELU)
+UNARY_INPLACE_ONLY(tanh, TANH)
+UNARY_INPLACE_ONLY(sigmoid, SIGMOID)
+UNARY_INPLACE_ONLY(relu, RELU)
+/* relu, sigmoid and tanh go through the fused activation kernels (one-pass
+ * backward), float tensors only; other dtypes take the generic unary path. */
+static int fused_activation(lua_State *L, dnn_op op, dnn_activation act) {
+  dnn_tensor *x = dnnL_checktensor(L, 1);
+  if (dnn_dtype_is_float((dnn_dtype)x->dtype)) return dnnL_push(L, dnn_ag_activate(x, act, 0));
+  return dnnL_push(L, dnn_ag_unary(op, x));
+}
+static int m_tanh(lua_State *L) { return fused_activation(L, DNN_OP_TANH, DNN_ACT_TANH); }
+static int m_sigmoid(lua_State *L) { return fused_activation(L, DNN_OP_SIGMOID, DNN_ACT_SIGMOID); }
+static int m_relu(lua_State *L) { return fused_activation(L, DNN_OP_RELU, DNN_ACT_RELU); }
 UNARY(sign, SIGN)
 UNARY(floor, FLOOR)
 UNARY(ceil, CEIL)
