@@ -61,7 +61,8 @@ static bool cache_push(int cls, void *block) {
  * large allocation is nothing next to touching megabytes). */
 #define BIG_MIN (256u << 10)
 #define BIG_SLOTS 16
-#define BIG_MAX_BYTES (512u << 20)
+#define BIG_MAX_BYTES (256u << 20) /* all cached big blocks together */
+#define BIG_MAX_BLOCK (32u << 20)  /* larger blocks go back to the system at once */
 
 static struct {
   pthread_mutex_t lock;
@@ -88,7 +89,7 @@ static void *big_get(size_t total) {
 }
 
 static bool big_put(void *block, size_t total) {
-  if (!BLOCK_CACHE || total > BIG_MAX_BYTES / 4) return false;
+  if (!BLOCK_CACHE || total > BIG_MAX_BLOCK) return false;
   void *evict = NULL;
   pthread_mutex_lock(&big.lock);
   if (big.n == BIG_SLOTS || big.bytes + total > BIG_MAX_BYTES) { /* drop the oldest */
