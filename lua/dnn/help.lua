@@ -300,6 +300,9 @@ add("dnn.datasets", "dnn.datasets", "Standard datasets from their Debian package
 add("dnn.datasets.fashion_mnist", "dnn.datasets.fashion_mnist([dir], {limit=})",
   "Fashion-MNIST: {train={x=uint8 [60000,28,28], y=int64 [60000]}, test={...}, class_names=}; labels are 0-based.")
 
+-- layers, losses, optimizers, data
+require("dnn.help_training")(add, section)
+
 -- ---------------------------------------------------------------- system
 section "Runtime"
 add("dnn.set_num_threads", "dnn.set_num_threads(n)", "Number of CPU threads the kernels use (n >= 1).")
