@@ -219,6 +219,8 @@ pool_cases = [
     pool_case("avg (2,3) strides 1 overlapping", "avg", 1, 5, 6, 2, (2, 3), strides=1),
     pool_case("avg channels_first 3x3 stride 2 valid", "avg", 2, 7, 7, 3, 3, strides=2, channels_first=True),
     pool_case("max 2x2, 40 channels", "max", 2, 4, 4, 40, 2),
+    pool_case("max 2x2 strides 3 (gaps between windows)", "max", 2, 8, 7, 3, 2, strides=3),
+    pool_case("avg (2,1) strides (3,2) same (gaps)", "avg", 1, 7, 8, 2, (2, 1), strides=(3, 2), padding="same"),
     adaptive_case("adaptive max 7x5 -> 3x2", "max", 2, 7, 5, 3, (3, 2)),
     adaptive_case("adaptive avg 7x5 -> 3x2", "avg", 2, 7, 5, 3, (3, 2)),
     adaptive_case("adaptive avg 5x6 -> 4 (overlapping bins)", "avg", 1, 5, 6, 2, 4),

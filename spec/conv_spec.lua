@@ -168,6 +168,42 @@ describe("conv2d against plain Lua loops", function()
     end)
   end
 
+  it("reads non-contiguous inputs and kernels", function()
+    local xt = check.random_table({ 2, 3, 6, 5 }, 3) -- NCHW data, viewed as NHWC
+    local kt = check.random_table({ 4, 3, 3, 3 }, 4) -- (out, in, kh, kw), viewed as (kh, kw, in, out)
+    local xv, kv = T(xt):permute(1, 3, 4, 2), T(kt):permute(3, 4, 2, 1)
+    assert.is_false(xv:is_contiguous())
+    local y = F.conv2d(xv, kv, nil, { padding = "same" })
+    check.close(y, F.conv2d(xv:contiguous(), kv:contiguous(), nil, { padding = "same" }), 1e-6)
+    check.close(F.max_pool2d(xv), F.max_pool2d(xv:contiguous()), 0)
+  end)
+
+  it("takes gradients for whichever inputs require them", function()
+    local x, k, b = T(check.random_table({ 1, 5, 5, 2 }, 5)), T(check.random_table({ 3, 3, 2, 3 }, 6)), leaf({ 1, 2, 3 })
+    local y = F.conv2d(x, k, b)
+    y:backward(dnn.ones_like(y))
+    assert.are.same({ 9, 9, 9 }, b.grad:totable()) -- 3x3 output pixels per channel
+    assert.is_nil(k.grad)
+    local xl = leaf(x:totable())
+    local y2 = F.conv2d(xl, k)
+    y2:backward(dnn.ones_like(y2))
+    assert.are.same({ 1, 5, 5, 2 }, xl.grad:size())
+    assert.is_nil(k.grad)
+  end)
+
+  it("handles an empty batch", function()
+    local k, b = leaf(check.random_table({ 3, 3, 2, 3 }, 7)), leaf({ 1, 2, 3 })
+    local x = dnn.zeros(0, 5, 5, 2)
+    x.requires_grad = true
+    local y = F.conv2d(x, k, b, { padding = "same" })
+    assert.are.same({ 0, 5, 5, 3 }, y:size())
+    y:sum():backward()
+    assert.are.same({ 0, 0, 0 }, b.grad:totable())
+    check.close(k.grad, dnn.zeros(3, 3, 2, 3), 0)
+    assert.are.same({ 0, 2, 2, 2 }, F.max_pool2d(x):size())
+    assert.are.same({ 0, 2 }, F.global_avg_pool2d(x):size())
+  end)
+
   it("gives the same bits on 1 and 2 threads", function()
     local prev = dnn.get_num_threads()
     local function run(threads)

@@ -49,6 +49,14 @@ static dnn_status check_float(const char *op, const char *what, const dnn_tensor
   return DNN_OK;
 }
 
+static dnn_status check_int_range(const char *op, const dnn_conv2d_opts *o) {
+  for (int ax = 0; ax < 2; ax++)
+    if (o->strides[ax] > INT32_MAX || o->dilation[ax] > INT32_MAX || o->pad[ax] > INT32_MAX / 4)
+      return dnn_error(DNN_ERR_ARG, "%s: strides, dilation_rate or padding too large", op);
+  if (o->groups > INT32_MAX) return dnn_error(DNN_ERR_ARG, "%s: groups too large", op);
+  return DNN_OK;
+}
+
 static dnn_status check_conv(const char *op, const dnn_tensor *x, const dnn_tensor *k, const dnn_tensor *b,
                              const dnn_conv2d_opts *o, conv_shape *s) {
   char bx[200], bk[200], bb[200], bp[64];
@@ -77,6 +85,7 @@ static dnn_status check_conv(const char *op, const dnn_tensor *x, const dnn_tens
                        (long long)o->pad[1]);
   }
   if (o->groups < 1) return dnn_error(DNN_ERR_ARG, "%s: groups must be >= 1, got %lld", op, (long long)o->groups);
+  DNN_RETURN_IF_ERR(check_int_range(op, o));
   s->n = x->shape[0];
   s->c = x->shape[o->channels_first ? 1 : 3];
   s->h = x->shape[o->channels_first ? 2 : 1];
@@ -84,6 +93,8 @@ static dnn_status check_conv(const char *op, const dnn_tensor *x, const dnn_tens
   s->kh = k->shape[0], s->kw = k->shape[1], s->cout = k->shape[3];
   if (s->kh < 1 || s->kw < 1 || k->shape[2] < 1 || s->cout < 1)
     return dnn_error(DNN_ERR_SHAPE, "%s: kernel %s has an empty dimension", op, DNN_SHAPE_STR(k, bk));
+  if (s->kh > (1 << 20) / s->kw)
+    return dnn_error(DNN_ERR_SHAPE, "%s: kernel %s has more than 2^20 taps (kh*kw)", op, DNN_SHAPE_STR(k, bk));
   if (s->c % o->groups != 0)
     return dnn_error(DNN_ERR_SHAPE, "%s: groups=%lld does not divide the %lld input channels of input %s", op,
                      (long long)o->groups, (long long)s->c, DNN_SHAPE_STR(x, bx));
@@ -117,19 +128,10 @@ static dnn_status check_conv(const char *op, const dnn_tensor *x, const dnn_tens
   return dnn_check_shape(op, 4, shape);
 }
 
-static dnn_status check_int_range(const char *op, const dnn_conv2d_opts *o) {
-  for (int ax = 0; ax < 2; ax++)
-    if (o->strides[ax] > INT32_MAX || o->dilation[ax] > INT32_MAX || o->pad[ax] > INT32_MAX / 4)
-      return dnn_error(DNN_ERR_ARG, "%s: strides, dilation_rate or padding too large", op);
-  if (o->groups > INT32_MAX) return dnn_error(DNN_ERR_ARG, "%s: groups too large", op);
-  return DNN_OK;
-}
-
 dnn_status dnn_conv2d_check(const dnn_tensor *x, const dnn_tensor *k, const dnn_tensor *b,
                             const dnn_conv2d_opts *o, int64_t *out_shape) {
   conv_shape s;
   DNN_RETURN_IF_ERR(check_conv("conv2d", x, k, b, o, &s));
-  DNN_RETURN_IF_ERR(check_int_range("conv2d", o));
   if (out_shape) {
     int64_t nhwc[4] = {s.n, s.oh, s.ow, s.cout}, nchw[4] = {s.n, s.cout, s.oh, s.ow};
     memcpy(out_shape, o->channels_first ? nchw : nhwc, sizeof nhwc);
@@ -170,12 +172,13 @@ static dnn_tensor *to_nchw(dnn_tensor *y) {
 
 dnn_tensor *dnn_conv2d(const dnn_tensor *x, const dnn_tensor *k, const dnn_tensor *b, const dnn_conv2d_opts *o) {
   conv_shape s;
-  if (check_conv("conv2d", x, k, b, o, &s) != DNN_OK || check_int_range("conv2d", o) != DNN_OK) return NULL;
+  if (check_conv("conv2d", x, k, b, o, &s) != DNN_OK) return NULL;
   dnn_tensor *xc = to_nhwc(x, o->channels_first);
   dnn_tensor *kc = xc ? dnn_contiguous((dnn_tensor *)k) : NULL;
   dnn_tensor *bc = kc && b ? dnn_contiguous((dnn_tensor *)b) : NULL;
   int64_t shape[4] = {s.n, s.oh, s.ow, s.cout};
   dnn_tensor *y = kc && (bc || !b) ? dnn_empty(4, shape, (dnn_dtype)x->dtype, dnn_tensor_device(x)) : NULL;
+  if (!y) dnn_error_prefix("conv2d");
   if (y) {
     dnn_op_args a = {.op = DNN_OP_CONV2D, .out = y, .in = {xc, kc, bc}, .n_in = 3};
     conv_dims(&a, o, &s);
@@ -201,7 +204,6 @@ static dnn_status backward_shape(const char *op, const int64_t *x_shape, const i
   memcpy(xh.shape, x_shape, sizeof(int64_t) * 4);
   memcpy(kh.shape, k_shape, sizeof(int64_t) * 4);
   DNN_RETURN_IF_ERR(check_conv(op, &xh, &kh, NULL, &on, s));
-  DNN_RETURN_IF_ERR(check_int_range(op, o));
   int64_t want[4] = {s->n, s->oh, s->ow, s->cout};
   if (grad->ndim != 4 || memcmp(grad->shape, want, sizeof want) != 0) {
     char bg[200], bw[200];

@@ -30,12 +30,15 @@ dnn_status dnn_pool2d_plan_make(const char *op, const dnn_tensor *x, const dnn_p
   plan_sizes(p, x, o->channels_first);
   int64_t k[2] = {o->pool_size[0], o->pool_size[1]};
   int64_t s[2] = {o->strides[0] ? o->strides[0] : k[0], o->strides[1] ? o->strides[1] : k[1]};
-  if (k[0] < 1 || k[1] < 1 || k[0] > INT32_MAX || k[1] > INT32_MAX)
+  if (k[0] < 1 || k[1] < 1)
     return dnn_error(DNN_ERR_ARG, "%s: pool_size must be >= 1, got {%lld, %lld}", op, (long long)k[0],
                      (long long)k[1]);
-  if (s[0] < 1 || s[1] < 1 || s[0] > INT32_MAX || s[1] > INT32_MAX)
+  if (s[0] < 1 || s[1] < 1)
     return dnn_error(DNN_ERR_ARG, "%s: strides must be >= 1, got {%lld, %lld}", op, (long long)s[0],
                      (long long)s[1]);
+  if (k[0] > INT32_MAX || k[1] > INT32_MAX || s[0] > INT32_MAX || s[1] > INT32_MAX)
+    return dnn_error(DNN_ERR_ARG, "%s: pool_size {%lld, %lld} or strides {%lld, %lld} too large", op,
+                     (long long)k[0], (long long)k[1], (long long)s[0], (long long)s[1]);
   if (o->padding != DNN_PADDING_VALID && o->padding != DNN_PADDING_SAME)
     return dnn_error(DNN_ERR_ARG, "%s: padding must be \"valid\" or \"same\"", op);
   int64_t in[2] = {p->h, p->w}, out[2], pad[2];
@@ -77,7 +80,8 @@ dnn_status dnn_adaptive_pool2d_plan_make(const char *op, const dnn_tensor *x, in
     return dnn_error(DNN_ERR_SHAPE, "%s: input %s has an empty spatial dimension", op, DNN_SHAPE_STR(x, bx));
   /* bin bounds i*H/oh must not overflow */
   if (oh > INT32_MAX || ow > INT32_MAX || p->h > INT32_MAX || p->w > INT32_MAX)
-    return dnn_error(DNN_ERR_ARG, "%s: sizes too large", op);
+    return dnn_error(DNN_ERR_ARG, "%s: output_size {%lld, %lld} or input %s too large", op, (long long)oh,
+                     (long long)ow, DNN_SHAPE_STR(x, bx));
   p->oh = oh, p->ow = ow;
   p->dims[DNN_POOL_ADAPTIVE] = 1;
   return DNN_OK;
@@ -96,6 +100,7 @@ dnn_tensor *dnn_pool2d_run(const char *op, const dnn_tensor *x, const dnn_pool2d
   DNN_CHECK_NULL(xc);
   dnn_tensor *y = dnn_empty(4, shape, (dnn_dtype)x->dtype, dnn_tensor_device(x));
   dnn_tensor *ix = y && is_max && argmax ? dnn_empty(4, shape, DNN_INT32, dnn_tensor_device(x)) : NULL;
+  if (!y || (is_max && argmax && !ix)) dnn_error_prefix(op);
   if (y && (!is_max || !argmax || ix)) {
     dnn_op_args a = {.op = DNN_OP_POOL2D, .out = y, .out2 = ix, .in = {xc}, .n_in = 1, .flag = is_max, .ndims = 7};
     memcpy(a.dims, p->dims, sizeof p->dims);

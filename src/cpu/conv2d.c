@@ -166,6 +166,21 @@ static void *pack_kernel(const conv_geo *g, const dnn_tensor *kt, bool transpose
   return bp;
 }
 
+/* The kernel as one (Cout/groups) x (taps * Cin/groups) matrix per group:
+ * B[co][t*Cin/g + ci] = W[t][ci][co] (the banded input gradient). */
+static void *pack_kernel_t1(const conv_geo *g, const dnn_tensor *kt, int ntaps) {
+  dnn_dtype dt = (dnn_dtype)kt->dtype;
+  int64_t N = ntaps * g->cin_g;
+  size_t per = conv_packed_b_elems(dt, 1, g->cout_g, N);
+  void *bp = NULL;
+  if (posix_memalign(&bp, 64, per * (size_t)g->groups * g->es + 64) != 0) return NULL;
+  const char *w = dnn_data_ptr(kt);
+  for (int64_t grp = 0; grp < g->groups; grp++)
+    conv_pack_b(dt, (char *)bp + per * (size_t)grp * g->es, w + (size_t)(grp * g->cout_g) * g->es, 1, g->cout_g, N, 0,
+                1, g->cout);
+  return bp;
+}
+
 dnn_status cpu_conv2d(const dnn_op_args *a) {
   const dnn_tensor *x = a->in[0], *k = a->in[1], *bias = a->in[2];
   dnn_tensor *y = a->out;
@@ -234,6 +249,94 @@ static void igrad_rows(const conv_rows_job *j, int grp, int64_t m0, int count, c
   }
 }
 
+/* The usual input gradient, by bands: for a band of R output rows, one GEMM
+ * gives every (pixel, tap) product dA = g W^T (no multiply by padding, no
+ * 1-in-stride^2 waste), then col2im adds each tap's slice into dx.  A band
+ * only touches input rows near its own, so with R large enough bands two
+ * apart never touch the same rows: even bands run in parallel, then odd ones
+ * (a fixed order for every cell, whatever the thread count). */
+typedef struct {
+  const conv_geo *g;
+  conv_rows_job *j; /* rows: output-gradient pixels (1 tap of Cout/groups); N: taps * Cin/groups */
+  int64_t R, nrows; /* output rows per band; rows (n, oh) in all */
+  int phase;
+  char *dx;
+  int failed;
+} igrad_plan;
+
+static inline void add_run(char *d, const char *s, int64_t n, size_t es) {
+  if (es == 4) {
+    float *df = (float *)d;
+    const float *sf = (const float *)s;
+    for (int64_t i = 0; i < n; i++) df[i] += sf[i];
+  } else {
+    double *dd = (double *)d;
+    const double *sd = (const double *)s;
+    for (int64_t i = 0; i < n; i++) dd[i] += sd[i];
+  }
+}
+
+/* col2im of one band (output rows r0..r1-1, row i of scratch ld elements
+ * apart): dx += each tap's slice.  Taps outside, pixels inside, so that
+ * consecutive adds go to different cells (no waiting on the store just made). */
+static void igrad_scatter(const igrad_plan *pl, int grp, int64_t r0, int64_t r1, const char *scratch, int64_t ld) {
+  const conv_geo *g = pl->g;
+  size_t es = g->es;
+  for (int64_t r = r0; r < r1; r++) {
+    int64_t n = r / g->oh, oh = r % g->oh;
+    const char *src = scratch + (size_t)((r - r0) * g->ow * ld + grp * pl->j->N) * es;
+    for (int64_t ki = 0; ki < g->kh; ki++) {
+      int64_t ih = oh * g->sh - g->pt + ki * g->dh;
+      if (ih < 0 || ih >= g->h) continue;
+      char *drow = pl->dx + (size_t)(((n * g->h + ih) * g->w) * g->c + grp * g->cin_g) * es;
+      for (int64_t kj = 0; kj < g->kw; kj++) {
+        const char *s = src + (size_t)((ki * g->kw + kj) * g->cin_g) * es;
+        for (int64_t ow = 0; ow < g->ow; ow++) {
+          int64_t iw = ow * g->sw - g->pl + kj * g->dw;
+          if (iw >= 0 && iw < g->w) add_run(drow + (size_t)(iw * g->c) * es, s + (size_t)(ow * ld) * es, g->cin_g, es);
+        }
+      }
+    }
+  }
+}
+
+static void igrad_bands(void *vp, int64_t b0, int64_t b1) {
+  igrad_plan *pl = vp;
+  const conv_geo *g = pl->g;
+  int64_t maxrows = pl->R * g->ow, mr = conv_gemm_mr();
+  int64_t ld = pl->j->N * g->groups;
+  const void **ptrs = malloc(sizeof(*ptrs) * (size_t)((maxrows + mr - 1) / mr * mr));
+  char *scratch = NULL;
+  if (posix_memalign((void **)&scratch, 64, (size_t)(maxrows * ld) * g->es + 64) != 0) scratch = NULL;
+  if (!ptrs || !scratch) {
+    __atomic_store_n(&pl->failed, 1, __ATOMIC_RELAXED);
+    free(ptrs);
+    free(scratch);
+    return;
+  }
+  for (int64_t bi = b0; bi < b1; bi++) {
+    int64_t band = 2 * bi + pl->phase, r0 = band * pl->R, r1 = r0 + pl->R < pl->nrows ? r0 + pl->R : pl->nrows;
+    int64_t p0 = r0 * g->ow;
+    int count = (int)((r1 - r0) * g->ow);
+    for (int grp = 0; grp < g->groups; grp++) {
+      for (int i = 0; i < count; i++) ptrs[i] = g->src + (size_t)((p0 + i) * g->cout + grp * g->cout_g) * g->es;
+      conv_rows_block(pl->j, grp, ptrs, count, scratch);
+      igrad_scatter(pl, grp, r0, r1, scratch, ld);
+    }
+  }
+  free(scratch);
+  free(ptrs);
+}
+
+static void zero_images(void *vdx, int64_t n0, int64_t n1) {
+  const dnn_tensor *dx = vdx;
+  size_t img = (size_t)(dx->shape[1] * dx->shape[2] * dx->shape[3]) * dnn_dtype_size((dnn_dtype)dx->dtype);
+  memset((char *)dnn_data_ptr(dx) + img * (size_t)n0, 0, img * (size_t)(n1 - n0));
+}
+
+/* Scratch of one band past which the row-pointer form is used instead. */
+#define IGRAD_BAND_BYTES (16u << 20)
+
 dnn_status cpu_conv2d_input_grad(const dnn_op_args *a) {
   const dnn_tensor *gy = a->in[0], *k = a->in[1];
   dnn_tensor *dx = a->out;
@@ -243,16 +346,32 @@ dnn_status cpu_conv2d_input_grad(const dnn_op_args *a) {
   dnn_dtype dt = (dnn_dtype)dx->dtype;
   int ntaps = (int)(g.kh * g.kw);
   g.src = dnn_data_ptr(gy);
+  /* bands of R output rows: R*sh > (kh-1)*dh keeps bands two apart disjoint */
+  int64_t R = ((g.kh - 1) * g.dh + g.sh - 1) / g.sh;
+  if (R < 1) R = 1;
+  if (R * g.ow < 128) R = (128 + g.ow - 1) / g.ow;
+  bool banded = (double)R * (double)g.ow * (double)(ntaps * g.cin_g * g.groups) * (double)g.es <= IGRAD_BAND_BYTES;
   char *zero = zeros_for(&g);
-  void *bp = pack_kernel(&g, k, true, ntaps, g.cout_g, g.cin_g);
+  void *bp = banded ? pack_kernel_t1(&g, k, ntaps) : pack_kernel(&g, k, true, ntaps, g.cout_g, g.cin_g);
   dnn_status st = DNN_OK;
   if (!zero || !bp) {
     st = dnn_error(DNN_ERR_MEMORY, "conv2d: out of memory for packed weights");
+  } else if (banded) {
+    g.zero = zero;
+    conv_rows_job j = {.dtype = dt, .N = ntaps * g.cin_g, .Kt = g.cout_g, .ntaps = 1, .groups = (int)g.groups,
+                       .Bp = bp, .zero = zero, .ldc = ntaps * g.cin_g * g.groups};
+    igrad_plan pl = {.g = &g, .j = &j, .R = R, .nrows = g.n * g.oh, .dx = dnn_data_ptr(dx)};
+    cpu_parallel_for(g.n, g.h * g.w * g.c, zero_images, dx);
+    int64_t nbands = (pl.nrows + R - 1) / R;
+    int64_t cost = R * g.ow * j.N * j.Kt * g.groups / 16 + 1;
+    for (pl.phase = 0; pl.phase < 2 && !pl.failed; pl.phase++)
+      cpu_parallel_for((nbands - pl.phase + 1) / 2, cost, igrad_bands, &pl);
+    if (pl.failed) st = dnn_error(DNN_ERR_MEMORY, "conv2d: out of memory for scratch buffers");
   } else {
     g.zero = zero;
     conv_rows_job j = {.dtype = dt, .M = g.n * g.h * g.w, .N = g.cin_g, .Kt = g.cout_g, .ntaps = ntaps,
-                       .groups = (int)g.groups, .Bp = bp, .zero = zero, .C = dnn_data_ptr(dx), .ldc = g.c, .rows = igrad_rows,
-                       .ctx = &g};
+                       .groups = (int)g.groups, .Bp = bp, .zero = zero, .C = dnn_data_ptr(dx), .ldc = g.c,
+                       .rows = igrad_rows, .ctx = &g};
     st = conv_rows_gemm(&j);
   }
   free(zero);

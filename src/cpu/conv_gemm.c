@@ -84,6 +84,13 @@ void conv_pack_bias(dnn_dtype dt, void *dst, const void *src, int64_t N) {
     pack_b_f64(dst, src, 1, 1, N, 0, 0, 1);
 }
 
+void conv_rows_block(const conv_rows_job *j, int grp, const void **ptrs, int count, void *C) {
+  if (j->dtype == DNN_FLOAT32)
+    rows_block_f32(j, grp, (const float **)ptrs, count, C);
+  else
+    rows_block_f64(j, grp, (const double **)ptrs, count, C);
+}
+
 dnn_status conv_rows_gemm(conv_rows_job *j) {
   int64_t nblocks = (j->M + CG_MBLOCK - 1) / CG_MBLOCK;
   /* cost per block: its multiply-adds, so small problems stay on one thread */
@@ -206,13 +213,33 @@ static void FN(rows_tile)(const CG_T *const *ptrs, int ntaps, int64_t Kt, const 
   FN(store_tile)(acc, 0, mr, ncols, C, ldc, false);
 }
 
-/* Row blocks [b0, b1) of a conv_rows_job. */
-static void FN(rows_range)(void *vj, int64_t b0, int64_t b1) {
-  conv_rows_job *j = vj;
+/* Rows 0..count-1 of one block for group grp: ptrs as rows() fills them
+ * (room for count rounded up to CG_MR rows), C at the block's first row. */
+static void FN(rows_block)(const conv_rows_job *j, int grp, const CG_T **ptrs, int count, CG_T *C0) {
   int ntaps = j->ntaps;
   int64_t nblk = (j->N + NR - 1) / NR;
   int64_t panel = (int64_t)ntaps * j->Kt * NR; /* elements of one column block's panel */
-  const CG_T **ptrs = malloc(sizeof(*ptrs) * (size_t)CG_MBLOCK * (size_t)ntaps);
+  /* a partial last tile repeats its first row's pointers */
+  int full = (count + CG_MR - 1) / CG_MR * CG_MR;
+  for (int i = count; i < full; i++)
+    for (int t = 0; t < ntaps; t++) ptrs[i * ntaps + t] = ptrs[(count / CG_MR * CG_MR) * ntaps + t];
+  const CG_T *Bg = (const CG_T *)j->Bp + grp * nblk * panel;
+  const CG_T *bias = j->bias ? (const CG_T *)j->bias + grp * nblk * NR : NULL;
+  for (int64_t nb = 0; nb < nblk; nb++) {
+    int ncols = (int)(j->N - nb * NR < NR ? j->N - nb * NR : NR);
+    for (int i0 = 0; i0 < count; i0 += CG_MR) {
+      int mr = count - i0 < CG_MR ? count - i0 : CG_MR;
+      CG_T *C = C0 + i0 * j->ldc + grp * j->N + nb * NR;
+      FN(rows_tile)(ptrs + i0 * ntaps, ntaps, j->Kt, Bg + nb * panel, bias ? bias + nb * NR : NULL, j->zero, C,
+                    j->ldc, mr, ncols);
+    }
+  }
+}
+
+/* Row blocks [b0, b1) of a conv_rows_job. */
+static void FN(rows_range)(void *vj, int64_t b0, int64_t b1) {
+  conv_rows_job *j = vj;
+  const CG_T **ptrs = malloc(sizeof(*ptrs) * (size_t)CG_MBLOCK * (size_t)j->ntaps);
   void *scratch = j->scratch_bytes ? cg_alloc(j->scratch_bytes) : NULL;
   if (!ptrs || (j->scratch_bytes && !scratch)) {
     __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
@@ -225,21 +252,7 @@ static void FN(rows_range)(void *vj, int64_t b0, int64_t b1) {
     int count = (int)(j->M - m0 < CG_MBLOCK ? j->M - m0 : CG_MBLOCK);
     for (int grp = 0; grp < j->groups; grp++) {
       j->rows(j, grp, m0, count, (const void **)ptrs, scratch);
-      /* a partial last tile repeats its first row's pointers */
-      int full = (count + CG_MR - 1) / CG_MR * CG_MR;
-      for (int i = count; i < full; i++)
-        for (int t = 0; t < ntaps; t++) ptrs[i * ntaps + t] = ptrs[(count / CG_MR * CG_MR) * ntaps + t];
-      const CG_T *Bg = (const CG_T *)j->Bp + grp * nblk * panel;
-      const CG_T *bias = j->bias ? (const CG_T *)j->bias + grp * nblk * NR : NULL;
-      for (int64_t nb = 0; nb < nblk; nb++) {
-        int ncols = (int)(j->N - nb * NR < NR ? j->N - nb * NR : NR);
-        for (int i0 = 0; i0 < count; i0 += CG_MR) {
-          int mr = count - i0 < CG_MR ? count - i0 : CG_MR;
-          CG_T *C = (CG_T *)j->C + (m0 + i0) * j->ldc + grp * j->N + nb * NR;
-          FN(rows_tile)(ptrs + i0 * ntaps, ntaps, j->Kt, Bg + nb * panel, bias ? bias + nb * NR : NULL, j->zero, C, j->ldc,
-                        mr, ncols);
-        }
-      }
+      FN(rows_block)(j, grp, ptrs, count, (CG_T *)j->C + m0 * j->ldc);
     }
   }
   free(scratch);

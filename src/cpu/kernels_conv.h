@@ -56,6 +56,10 @@ typedef struct conv_rows_job {
   int failed; /* set by a worker that could not allocate */
 } conv_rows_job;
 dnn_status conv_rows_gemm(conv_rows_job *j);
+/* One block of such a GEMM on the calling thread: rows 0..count-1 of group
+ * grp from ptrs (room for count rounded up to conv_gemm_mr() rows; rows() is
+ * not called), written at C (row 0 of the block; j->M and j->C unused). */
+void conv_rows_block(const conv_rows_job *j, int grp, const void **ptrs, int count, void *C);
 
 /* Packs B(t, k, j) = src[t*st + k*sk + j*sj] (t < ntaps, k < Kt, j < N) into
  * [ceil(N/NR)][ntaps*Kt][NR] with zero columns past N; returns the number of

@@ -128,8 +128,59 @@ dnn_status cpu_pool2d(const dnn_op_args *a) {
 
 /* ---- backward: per image (windows of one image may overlap, images never do) ---- */
 
+/* Windows that cannot overlap (regular pooling with strides >= pool size):
+ * every input cell gets exactly one write, the gradient's share or zero, so
+ * there is no zero-fill pass and no scatter; cells no window covers (a
+ * remainder row or column, gaps when strides > pool size) are zeroed. */
+static bool windows_disjoint(const pool_geo *g) { return !g->adaptive && g->sh >= g->kh && g->sw >= g->kw; }
+
 #define POOL_BWD(T)                                                                                     \
+  static void zero_cells_##T(T *d, int64_t n) { memset(d, 0, sizeof(T) * (size_t)n); }                 \
+  static void pool_bwd_disjoint_##T(const pool_geo *g, int64_t n) {                                    \
+    int64_t C = g->c, W = g->w;                                                                        \
+    T *dimg = (T *)g->y + n * g->h * W * C;                                                            \
+    const T *gy = (const T *)g->x + n * g->oh * g->ow * C;                                             \
+    const int32_t *ix = g->is_max ? g->cidx + n * g->oh * g->ow * C : NULL;                            \
+    int64_t next_row = 0; /* first input row not yet written */                                        \
+    for (int64_t oh = 0; oh < g->oh; oh++) {                                                           \
+      int64_t hs, he;                                                                                  \
+      window(g, true, oh, &hs, &he);                                                                   \
+      if (hs > next_row) zero_cells_##T(dimg + next_row * W * C, (hs - next_row) * W * C);             \
+      if (he > next_row) next_row = he;                                                                \
+      for (int64_t ih = hs; ih < he; ih++) {                                                           \
+        T *drow = dimg + ih * W * C;                                                                   \
+        int64_t next_col = 0;                                                                          \
+        for (int64_t ow = 0; ow < g->ow; ow++) {                                                       \
+          int64_t ws, we;                                                                              \
+          window(g, false, ow, &ws, &we);                                                              \
+          if (ws > next_col) zero_cells_##T(drow + next_col * C, (ws - next_col) * C);                 \
+          if (we > next_col) next_col = we;                                                            \
+          const T *gv = gy + (oh * g->ow + ow) * C;                                                    \
+          if (ix) {                                                                                    \
+            const int32_t *iv = ix + (oh * g->ow + ow) * C;                                            \
+            for (int64_t iw = ws; iw < we; iw++) {                                                     \
+              T *d = drow + iw * C;                                                                    \
+              int32_t pos = (int32_t)(ih * W + iw);                                                    \
+              for (int64_t c = 0; c < C; c++) d[c] = iv[c] == pos ? gv[c] : (T)0;                      \
+            }                                                                                          \
+          } else {                                                                                     \
+            T inv = hs < he && ws < we ? (T)1 / (T)((he - hs) * (we - ws)) : (T)0;                     \
+            for (int64_t iw = ws; iw < we; iw++) {                                                     \
+              T *d = drow + iw * C;                                                                    \
+              for (int64_t c = 0; c < C; c++) d[c] = gv[c] * inv;                                      \
+            }                                                                                          \
+          }                                                                                            \
+        }                                                                                              \
+        if (W > next_col) zero_cells_##T(drow + next_col * C, (W - next_col) * C);                     \
+      }                                                                                                \
+    }                                                                                                  \
+    if (g->h > next_row) zero_cells_##T(dimg + next_row * W * C, (g->h - next_row) * W * C);           \
+  }                                                                                                    \
   static void pool_bwd_##T(const pool_geo *g, int64_t n) {                                             \
+    if (windows_disjoint(g)) {                                                                         \
+      pool_bwd_disjoint_##T(g, n);                                                                     \
+      return;                                                                                          \
+    }                                                                                                  \
     int64_t C = g->c;                                                                                  \
     T *dimg = (T *)g->y + n * g->h * g->w * C;                                                         \
     memset(dimg, 0, sizeof(T) * (size_t)(g->h * g->w * C));                                            \

@@ -4,14 +4,25 @@
  * functional/conv.lua turns F.op(x, ..., {opts}) and F.op{x, ..., opts}
  * into these calls.  Unknown option names are errors, so a typo such as
  * `stride=2` does not pass silently. */
+#include <stdarg.h>
 #include <string.h>
 #include <strings.h>
 
 #include "lutil.h"
 
+/* Raises msg as is: the caller is usually the dnn.F wrapper, whose source
+ * position would mean nothing to the user (luaL_error would add it). */
+static int conv_error(lua_State *L, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  lua_pushvfstring(L, fmt, ap);
+  va_end(ap);
+  return lua_error(L);
+}
+
 static dnn_tensor *check_tensor_arg(lua_State *L, int idx, const char *op, const char *what) {
   dnn_tensor *t = dnnL_totensor(L, idx);
-  if (!t) luaL_error(L, "%s: %s must be a tensor, got %s", op, what, luaL_typename(L, idx));
+  if (!t) conv_error(L, "%s: %s must be a tensor, got %s", op, what, luaL_typename(L, idx));
   return t;
 }
 
@@ -25,7 +36,7 @@ static void check_keys(lua_State *L, int idx, const char *op, const char *const 
   while (lua_next(L, idx)) {
     lua_pop(L, 1);
     if (lua_type(L, -1) == LUA_TNUMBER) continue;
-    if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "%s: option names must be strings", op);
+    if (lua_type(L, -1) != LUA_TSTRING) conv_error(L, "%s: option names must be strings", op);
     const char *k = lua_tostring(L, -1);
     bool ok = false;
     for (int i = 0; known[i] && !ok; i++) ok = strcmp(k, known[i]) == 0;
@@ -38,7 +49,7 @@ static void check_keys(lua_State *L, int idx, const char *op, const char *const 
         luaL_addstring(&b, known[i]);
       }
       luaL_pushresult(&b);
-      luaL_error(L, "%s: unknown option '%s' (options: %s)", op, k, lua_tostring(L, -1));
+      conv_error(L, "%s: unknown option '%s' (options: %s)", op, k, lua_tostring(L, -1));
     }
   }
 }
@@ -74,7 +85,7 @@ static void opt_pair(lua_State *L, int opts, const char *op, const char *k, int6
     ok = to_int(L, -2, &out[0]) && to_int(L, -1, &out[1]);
     lua_pop(L, 2);
   }
-  if (!ok) luaL_error(L, "%s: %s must be an integer or a pair {h, w} of integers, got %s", op, k, luaL_typename(L, -1));
+  if (!ok) conv_error(L, "%s: %s must be an integer or a pair {h, w} of integers, got %s", op, k, luaL_typename(L, -1));
   lua_pop(L, 1);
 }
 
@@ -86,7 +97,7 @@ static bool opt_channels_first(lua_State *L, int opts, const char *op) {
     if (s && strcmp(s, "channels_first") == 0)
       first = true;
     else if (!s || strcmp(s, "channels_last") != 0)
-      luaL_error(L, "%s: data_format must be \"channels_last\" or \"channels_first\", got %s", op,
+      conv_error(L, "%s: data_format must be \"channels_last\" or \"channels_first\", got %s", op,
                  s ? s : luaL_typename(L, -1));
   }
   lua_pop(L, 1);
@@ -105,7 +116,7 @@ static dnn_padding opt_padding(lua_State *L, int opts, const char *op, bool expl
     else if (strcasecmp(s, "same") == 0)
       p = DNN_PADDING_SAME;
     else
-      luaL_error(L, "%s: padding must be \"valid\" or \"same\"%s, got \"%s\"", op,
+      conv_error(L, "%s: padding must be \"valid\" or \"same\"%s, got \"%s\"", op,
                  explicit_ok ? " or an integer or a pair {ph, pw}" : "", s);
     lua_pop(L, 1);
     return p;
@@ -114,7 +125,7 @@ static dnn_padding opt_padding(lua_State *L, int opts, const char *op, bool expl
   if (t == LUA_TNIL) return p;
   if (!explicit_ok) {
     dnnL_getopt(L, opts, "padding");
-    luaL_error(L, "%s: padding must be \"valid\" or \"same\", got %s", op, luaL_typename(L, -1));
+    conv_error(L, "%s: padding must be \"valid\" or \"same\", got %s", op, luaL_typename(L, -1));
   }
   opt_pair(L, opts, op, "padding", 0, pad);
   return DNN_PADDING_EXPLICIT;
@@ -131,7 +142,7 @@ static int l_conv2d(lua_State *L) {
   dnn_tensor *b = NULL;
   if (!lua_isnoneornil(L, 3)) b = check_tensor_arg(L, 3, op, "the bias (or nil)");
   int opts = lua_type(L, 4) == LUA_TTABLE ? 4 : 0;
-  if (!opts && !lua_isnoneornil(L, 4)) return luaL_error(L, "%s: options must be a table, got %s", op, luaL_typename(L, 4));
+  if (!opts && !lua_isnoneornil(L, 4)) return conv_error(L, "%s: options must be a table, got %s", op, luaL_typename(L, 4));
   check_keys(L, opts, op, known, positional);
   dnn_conv2d_opts o = dnn_conv2d_default_opts();
   opt_pair(L, opts, op, "strides", 1, o.strides);
@@ -139,7 +150,7 @@ static int l_conv2d(lua_State *L) {
   o.padding = opt_padding(L, opts, op, true, o.pad);
   dnnL_getopt(L, opts, "groups");
   if (!lua_isnil(L, -1) && !to_int(L, -1, &o.groups))
-    return luaL_error(L, "%s: groups must be an integer, got %s", op, luaL_typename(L, -1));
+    return conv_error(L, "%s: groups must be an integer, got %s", op, luaL_typename(L, -1));
   lua_pop(L, 1);
   o.channels_first = opt_channels_first(L, opts, op);
   return dnnL_push(L, dnn_ag_conv2d(x, k, b, &o));
@@ -152,7 +163,7 @@ static int pool(lua_State *L, dnn_pool_kind kind) {
   const char *op = kind == DNN_POOL_MAX ? "max_pool2d" : "avg_pool2d";
   dnn_tensor *x = check_tensor_arg(L, 1, op, "the input");
   int opts = lua_type(L, 2) == LUA_TTABLE ? 2 : 0;
-  if (!opts && !lua_isnoneornil(L, 2)) return luaL_error(L, "%s: options must be a table, got %s", op, luaL_typename(L, 2));
+  if (!opts && !lua_isnoneornil(L, 2)) return conv_error(L, "%s: options must be a table, got %s", op, luaL_typename(L, 2));
   check_keys(L, opts, op, known, pos);
   dnn_pool2d_opts o = {0};
   opt_pair(L, opts, op, "pool_size", 2, o.pool_size);
@@ -161,7 +172,7 @@ static int pool(lua_State *L, dnn_pool_kind kind) {
     dnnL_getopt(L, opts, "strides");
     bool given = !lua_isnil(L, -1);
     lua_pop(L, 1);
-    if (given) return luaL_error(L, "%s: strides must be >= 1, got {%d, %d}", op, (int)o.strides[0], (int)o.strides[1]);
+    if (given) return conv_error(L, "%s: strides must be >= 1, got {%d, %d}", op, (int)o.strides[0], (int)o.strides[1]);
   }
   int64_t unused[2];
   o.padding = opt_padding(L, opts, op, false, unused);
@@ -178,14 +189,14 @@ static int adaptive(lua_State *L, dnn_pool_kind kind) {
   const char *op = kind == DNN_POOL_MAX ? "adaptive_max_pool2d" : "adaptive_avg_pool2d";
   dnn_tensor *x = check_tensor_arg(L, 1, op, "the input");
   int opts = lua_type(L, 3) == LUA_TTABLE ? 3 : 0;
-  if (!opts && !lua_isnoneornil(L, 3)) return luaL_error(L, "%s: options must be a table, got %s", op, luaL_typename(L, 3));
+  if (!opts && !lua_isnoneornil(L, 3)) return conv_error(L, "%s: options must be a table, got %s", op, luaL_typename(L, 3));
   check_keys(L, opts, op, known, pos);
   /* output_size: argument 2, read through a one-field table so opt_pair can parse it */
   lua_createtable(L, 0, 1);
   lua_pushvalue(L, 2);
   lua_setfield(L, -2, "output_size");
   int64_t size[2];
-  if (lua_isnoneornil(L, 2)) return luaL_error(L, "%s: output_size is required (an integer or {h, w})", op);
+  if (lua_isnoneornil(L, 2)) return conv_error(L, "%s: output_size is required (an integer or {h, w})", op);
   opt_pair(L, lua_gettop(L), op, "output_size", 1, size);
   lua_pop(L, 1);
   bool cf = opt_channels_first(L, opts, op);
@@ -201,7 +212,7 @@ static int global(lua_State *L, dnn_pool_kind kind) {
   const char *op = kind == DNN_POOL_MAX ? "global_max_pool2d" : "global_avg_pool2d";
   dnn_tensor *x = check_tensor_arg(L, 1, op, "the input");
   int opts = lua_type(L, 2) == LUA_TTABLE ? 2 : 0;
-  if (!opts && !lua_isnoneornil(L, 2)) return luaL_error(L, "%s: options must be a table, got %s", op, luaL_typename(L, 2));
+  if (!opts && !lua_isnoneornil(L, 2)) return conv_error(L, "%s: options must be a table, got %s", op, luaL_typename(L, 2));
   check_keys(L, opts, op, known, pos);
   bool keep = dnnL_optboolean_field(L, opts, "keepdims", 0);
   bool cf = opt_channels_first(L, opts, op);

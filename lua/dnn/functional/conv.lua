@@ -126,6 +126,9 @@ function F.pyramid_pooling(x, opts)
     local sh, sw = h // g, w // g
     local y = pool(x, { pool_size = { h - (g - 1) * sh, w - (g - 1) * sw }, strides = { sh, sw },
       data_format = fmt })
+    if not is_tensor(y) then
+      error(("pyramid_pooling: the pooling function returned a %s, not a tensor"):format(type(y)), 2)
+    end
     parts[i] = y:reshape(n, -1)
   end
   if #parts == 1 then return parts[1] end
