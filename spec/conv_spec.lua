@@ -149,6 +149,10 @@ describe("conv2d against plain Lua loops", function()
     { "gathered rows: 1 channel in, 32 out (a first layer)", { 2, 28, 28, 1 }, { 3, 3, 1, 32 }, {} },
     { "groups 2, stride 2, same, 13 channels per group", { 1, 21, 23, 26 }, { 3, 3, 13, 10 },
       { groups = 2, strides = 2, padding = "same" } },
+    { "16 channels in (kernel-gradient tiles of 8 rows), dilation 2", { 2, 12, 11, 16 }, { 3, 3, 16, 40 },
+      { dilation_rate = 2, padding = "same" } },
+    -- a band of products would be too large here: the row-pointer input gradient
+    { "4096 channels in, 1 out", { 1, 3, 4, 4096 }, { 3, 3, 4096, 1 }, {} },
   }
   for ci, c in ipairs(cases) do
     it(c[1], function()

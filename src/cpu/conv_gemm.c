@@ -25,6 +25,9 @@
 #define CG_MR 4
 #endif
 #define CG_ALIGN 64
+/* A second row count for the kernel-gradient tiles: 32 channels are 12+12+8
+ * rows, a tenth of them recomputed; 8+8+8+8 fit exactly. */
+#define CG_MR2 (CG_MR * 2 / 3)
 
 /* Rows of A handled per call of rows(): a few micro-tiles, so the pointers of
  * a block are made once for every column block of the output. */
@@ -45,6 +48,7 @@ static void *cg_alloc(size_t bytes) {
  * pointers of one segment. */
 typedef struct {
   conv_outer_job *j;
+  int mr;                 /* rows per tile: CG_MR, or CG_MR2 when it divides Kt and CG_MR does not */
   int64_t nseg, nrb, ncb; /* segments, row blocks, column blocks */
   void *partial;          /* [nseg][ntaps*Kt][groups*N] when nseg > 1 */
   void *bpartial;         /* [nseg][groups*N] column sums of G, when dbias and nseg > 1 */
@@ -105,9 +109,10 @@ dnn_status conv_rows_gemm(conv_rows_job *j) {
 dnn_status conv_outer_gemm(conv_outer_job *j) {
   size_t es = dnn_dtype_size(j->dtype);
   int64_t nr = conv_gemm_nr(j->dtype);
-  outer_plan pl = {j, 0, 0, 0, NULL, NULL};
+  outer_plan pl = {j, CG_MR, 0, 0, 0, NULL, NULL};
+  if (j->Kt % CG_MR != 0 && j->Kt % CG_MR2 == 0) pl.mr = CG_MR2;
   pl.nseg = j->M > 0 ? (j->M + j->seg - 1) / j->seg : 1;
-  pl.nrb = (j->Kt + CG_MR - 1) / CG_MR;
+  pl.nrb = (j->Kt + pl.mr - 1) / pl.mr;
   pl.ncb = (j->N + nr - 1) / nr;
   int64_t rows = j->ntaps * j->Kt, cols = j->groups * j->N;
   if (pl.nseg > 1) {
@@ -273,25 +278,28 @@ static size_t FN(pack_b)(CG_T *dst, const CG_T *src, int ntaps, int64_t Kt, int6
   return (size_t)(d - dst);
 }
 
-/* One micro-tile of the kernel gradient: rows r0..CG_MR-1 of
+/* One micro-tile of the kernel gradient: rows r0..MR-1 of
  * D[i][0:ncols] (+)= sum_p aptr[p][koff + i] * G[p][0:NR] (rows below r0
- * overlap the previous block and are dropped). */
-static void FN(outer_tile)(const CG_T *const *aptr, int64_t koff, int64_t np, const CG_T *G, int64_t ldg, CG_T *D,
-                           int64_t ldd, int r0, int r1, int ncols, bool accumulate, CG_T *colsum) {
+ * overlap the previous block and are dropped).  MR is a constant in each
+ * caller (always inlined), so the accumulators stay in registers. */
+static inline __attribute__((always_inline)) void FN(outer_tile_mr)(const int MR, const CG_T *const *aptr,
+                                                                    int64_t koff, int64_t np, const CG_T *G,
+                                                                    int64_t ldg, CG_T *D, int64_t ldd, int r0,
+                                                                    int r1, int ncols, CG_T *colsum) {
   typedef FN(vec) V;
   typedef FN(uvec) U;
   V acc[CG_MR][2], sum[1][2] = {{{0}, {0}}};
 #pragma GCC unroll 16
-  for (int i = 0; i < CG_MR; i++) acc[i][0] = acc[i][1] = (V){0};
-  /* the empty asm makes `a` one base register, so that the 12 reads are
-   * immediate offsets from it rather than 12 index registers (spills) */
+  for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = (V){0};
+  /* the empty asm makes `a` one base register, so that the reads are
+   * immediate offsets from it rather than one index register each (spills) */
 #define OUTER_LOOP(EXTRA)                                \
   for (int64_t p = 0; p < np; p++) {                     \
     const CG_T *a = aptr[p] + koff;                      \
     __asm__("" : "+r"(a));                               \
     const U *g = (const U *)(G + p * ldg);               \
     V g0 = g[0], g1 = g[1];                              \
-    _Pragma("GCC unroll 16") for (int i = 0; i < CG_MR; i++) { \
+    _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++) { \
       CG_T s = a[i];                                     \
       acc[i][0] += s * g0;                               \
       acc[i][1] += s * g1;                               \
@@ -304,8 +312,16 @@ static void FN(outer_tile)(const CG_T *const *aptr, int64_t koff, int64_t np, co
     OUTER_LOOP()
   }
 #undef OUTER_LOOP
-  FN(store_tile)(acc, r0, r1, ncols, D, ldd, accumulate);
+  FN(store_tile)(acc, r0, r1, ncols, D, ldd, false);
   if (colsum) FN(store_tile)(sum, 0, 1, ncols, colsum, 0, false);
+}
+
+static void FN(outer_tile)(int mr, const CG_T *const *aptr, int64_t koff, int64_t np, const CG_T *G, int64_t ldg,
+                           CG_T *D, int64_t ldd, int r0, int r1, int ncols, CG_T *colsum) {
+  if (mr == CG_MR)
+    FN(outer_tile_mr)(CG_MR, aptr, koff, np, G, ldg, D, ldd, r0, r1, ncols, colsum);
+  else
+    FN(outer_tile_mr)(CG_MR2, aptr, koff, np, G, ldg, D, ldd, r0, r1, ncols, colsum);
 }
 
 /* Work items [w0, w1) of the kernel gradient (see outer_plan). */
@@ -351,15 +367,16 @@ static void FN(outer_range)(void *vp, int64_t w0, int64_t w1) {
       G = gpack;
       ldg = NR;
     }
-    /* rows: a last block shorter than CG_MR is shifted back to stay in range
-     * (Kt >= CG_MR, or the pointers have slack past Kt) */
-    int64_t k0 = rb * CG_MR;
+    /* rows: a last block shorter than mr is shifted back to stay in range
+     * (Kt >= mr, or the pointers have slack past Kt) */
+    int mr = pl->mr;
+    int64_t k0 = rb * mr;
     int r0 = 0;
-    if (k0 + CG_MR > j->Kt && j->Kt >= CG_MR) {
-      r0 = (int)(k0 + CG_MR - j->Kt);
-      k0 = j->Kt - CG_MR;
+    if (k0 + mr > j->Kt && j->Kt >= mr) {
+      r0 = (int)(k0 + mr - j->Kt);
+      k0 = j->Kt - mr;
     }
-    int r1 = (int)(j->Kt - k0 < CG_MR ? j->Kt - k0 : CG_MR);
+    int r1 = (int)(j->Kt - k0 < mr ? j->Kt - k0 : mr);
     CG_T *D;
     int64_t ldd;
     if (pl->nseg > 1) {
@@ -373,7 +390,7 @@ static void FN(outer_range)(void *vp, int64_t w0, int64_t w1) {
     CG_T *colsum = NULL;
     if (j->dbias && t == 0 && rb == 0)
       colsum = (pl->nseg > 1 ? (CG_T *)pl->bpartial + s * cols : (CG_T *)j->dbias) + grp * j->N + cb * NR;
-    FN(outer_tile)(ptrs, k0, np, G, ldg, D, ldd, r0, r1, ncols, false, colsum);
+    FN(outer_tile)(mr, ptrs, k0, np, G, ldg, D, ldd, r0, r1, ncols, colsum);
   }
   free(gpack);
   free(scratch);
