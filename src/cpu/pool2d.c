@@ -136,18 +136,19 @@ static bool windows_disjoint(const pool_geo *g) { return !g->adaptive && g->sh >
 
 #define POOL_BWD(T)                                                                                     \
   static void zero_cells_##T(T *d, int64_t n) { memset(d, 0, sizeof(T) * (size_t)n); }                 \
-  static void pool_bwd_disjoint_##T(const pool_geo *g, int64_t n) {                                    \
+  /* output row oh of image n: its window rows, and the uncovered rows      \
+   * before them (after them too for the last row) */                                                  \
+  static void pool_bwd_disjoint_##T(const pool_geo *g, int64_t n, int64_t oh) {                        \
     int64_t C = g->c, W = g->w;                                                                        \
     T *dimg = (T *)g->y + n * g->h * W * C;                                                            \
     const T *gy = (const T *)g->x + n * g->oh * g->ow * C;                                             \
     const int32_t *ix = g->is_max ? g->cidx + n * g->oh * g->ow * C : NULL;                            \
-    int64_t next_row = 0; /* first input row not yet written */                                        \
-    for (int64_t oh = 0; oh < g->oh; oh++) {                                                           \
-      int64_t hs, he;                                                                                  \
-      window(g, true, oh, &hs, &he);                                                                   \
-      if (hs > next_row) zero_cells_##T(dimg + next_row * W * C, (hs - next_row) * W * C);             \
-      if (he > next_row) next_row = he;                                                                \
-      for (int64_t ih = hs; ih < he; ih++) {                                                           \
+    int64_t hs, he, prev = 0, unused;                                                                  \
+    window(g, true, oh, &hs, &he);                                                                     \
+    if (oh > 0) window(g, true, oh - 1, &unused, &prev);                                               \
+    if (prev < hs) zero_cells_##T(dimg + prev * W * C, (hs - prev) * W * C);                           \
+    if (oh == g->oh - 1 && he < g->h) zero_cells_##T(dimg + he * W * C, (g->h - he) * W * C);          \
+    for (int64_t ih = hs; ih < he; ih++) {                                                             \
         T *drow = dimg + ih * W * C;                                                                   \
         int64_t next_col = 0;                                                                          \
         for (int64_t ow = 0; ow < g->ow; ow++) {                                                       \
@@ -172,15 +173,9 @@ static bool windows_disjoint(const pool_geo *g) { return !g->adaptive && g->sh >
           }                                                                                            \
         }                                                                                              \
         if (W > next_col) zero_cells_##T(drow + next_col * C, (W - next_col) * C);                     \
-      }                                                                                                \
     }                                                                                                  \
-    if (g->h > next_row) zero_cells_##T(dimg + next_row * W * C, (g->h - next_row) * W * C);           \
   }                                                                                                    \
   static void pool_bwd_##T(const pool_geo *g, int64_t n) {                                             \
-    if (windows_disjoint(g)) {                                                                         \
-      pool_bwd_disjoint_##T(g, n);                                                                     \
-      return;                                                                                          \
-    }                                                                                                  \
     int64_t C = g->c;                                                                                  \
     T *dimg = (T *)g->y + n * g->h * g->w * C;                                                         \
     memset(dimg, 0, sizeof(T) * (size_t)(g->h * g->w * C));                                            \
@@ -220,6 +215,17 @@ static void pool_bwd_range(void *vc, int64_t n0, int64_t n1) {
   }
 }
 
+/* rows r = (n, oh) of disjoint windows: independent, so split by rows */
+static void pool_bwd_rows(void *vc, int64_t r0, int64_t r1) {
+  pool_ctx *pc = vc;
+  for (int64_t r = r0; r < r1; r++) {
+    if (pc->f32)
+      pool_bwd_disjoint_float(pc->g, r / pc->g->oh, r % pc->g->oh);
+    else
+      pool_bwd_disjoint_double(pc->g, r / pc->g->oh, r % pc->g->oh);
+  }
+}
+
 /* in[0] grad (N,OH,OW,C), in[1] argmax (max) or NULL, out dx (N,H,W,C) */
 dnn_status cpu_pool2d_backward(const dnn_op_args *a) {
   const dnn_tensor *gy = a->in[0];
@@ -232,6 +238,10 @@ dnn_status cpu_pool2d_backward(const dnn_op_args *a) {
   g.cidx = a->in[1] ? dnn_data_ptr(a->in[1]) : NULL;
   g.idx = NULL;
   pool_ctx pc = {&g, dx->dtype == DNN_FLOAT32};
-  cpu_parallel_for(g.n, g.h * g.w * g.c + g.oh * g.ow * g.c, pool_bwd_range, &pc);
+  if (dnn_numel(dx) == 0) return DNN_OK;
+  if (windows_disjoint(&g) && g.oh > 0)
+    cpu_parallel_for(g.n * g.oh, (g.h * g.w * g.c) / g.oh + 1, pool_bwd_rows, &pc);
+  else
+    cpu_parallel_for(g.n, g.h * g.w * g.c + g.oh * g.ow * g.c, pool_bwd_range, &pc);
   return DNN_OK;
 }
