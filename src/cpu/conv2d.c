@@ -220,9 +220,11 @@ done:
   return st;
 }
 
-/* ---- input gradient: a convolution of the output gradient ----
- * dx(n, ih, iw) = sum over taps (ki, kj) whose output pixel
- * oh = (ih + pt - ki*dh) / sh (exact, in range) exists of g(n, oh, ow) W[ki,kj]^T. */
+/* ---- input gradient ----
+ * Row-pointer form, for shapes whose bands (below) would need too much
+ * scratch: a convolution of the output gradient, dx(n, ih, iw) = sum over taps
+ * (ki, kj) whose output pixel oh = (ih + pt - ki*dh) / sh (exact, in range)
+ * exists of g(n, oh, ow) W[ki,kj]^T; taps that do not exist read zeros. */
 
 static void igrad_rows(const conv_rows_job *j, int grp, int64_t m0, int count, const void **ptrs, void *scratch) {
   (void)scratch;

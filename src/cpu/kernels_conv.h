@@ -9,7 +9,10 @@
  * the usual layers; taps that fall into the padding point at a zero vector.
  * Layers with very few input channels (the first layer of an image model)
  * gather each row into a small per-thread buffer instead (im2row by blocks),
- * which turns nine 1-element taps into one 9-element run. */
+ * which turns nine 1-element taps into one 9-element run.  The input
+ * gradient multiplies bands of the output gradient by the transposed kernel
+ * (one GEMM) and adds each tap's slice back (col2im), so strides and padding
+ * cost no multiply by zero. */
 #ifndef DNN_CPU_KERNELS_CONV_H
 #define DNN_CPU_KERNELS_CONV_H
 
