@@ -39,9 +39,12 @@ end
 
 local data = dnn.datasets.fashion_mnist()
 local shape = which == "cnn" and { -1, 28, 28, 1 } or { -1, 784 }
-local x_train = data.train.x:float():view(shape) / 255
-local x_test = data.test.x:float():view(shape) / 255
+-- converted in place and the uint8 originals dropped, as the PyTorch side does
+local x_train = data.train.x:float():div_(255):view(shape)
+local x_test = data.test.x:float():div_(255):view(shape)
 local y_train, y_test = data.train.y, data.test.y
+data = nil
+collectgarbage()
 
 local layers
 if which == "mlp" then

@@ -45,10 +45,10 @@ if which == "tiny":
 D = "/usr/share/datasets/fashion-mnist/"
 def idx(name, offset):
     with gzip.open(D + name) as f:
-        return np.frombuffer(f.read(), np.uint8, offset=offset)
-x_train = torch.from_numpy(idx("train-images-idx3-ubyte.gz", 16).astype(np.float32) / 255)
+        return np.frombuffer(bytearray(f.read()), np.uint8, offset=offset)
+x_train = torch.from_numpy(idx("train-images-idx3-ubyte.gz", 16)).float().div_(255)
 y_train = torch.from_numpy(idx("train-labels-idx1-ubyte.gz", 8).astype(np.int64))
-x_test = torch.from_numpy(idx("t10k-images-idx3-ubyte.gz", 16).astype(np.float32) / 255)
+x_test = torch.from_numpy(idx("t10k-images-idx3-ubyte.gz", 16)).float().div_(255)
 y_test = torch.from_numpy(idx("t10k-labels-idx1-ubyte.gz", 8).astype(np.int64))
 if which == "cnn":
     x_train, x_test = x_train.view(-1, 1, 28, 28), x_test.view(-1, 1, 28, 28)

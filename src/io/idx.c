@@ -334,6 +334,25 @@ static dnn_tensor *idx_read_open(idx_reader *r) {
     return t;
   }
 
+  /* Gzipped: the size on disk does not bound the data.  When the declared size
+   * is within what the file can plausibly inflate to, read straight into the
+   * tensor (no second copy of the data at the peak); else into a buffer that
+   * grows only as data arrives. */
+  int64_t plausible = r->disk_bytes < INT64_MAX / 4 ? 4 * r->disk_bytes : INT64_MAX;
+  if (plausible < (1 << 16)) plausible = 1 << 16;
+  if (h.type->size == dnn_dtype_size(h.type->dtype) && h.data_bytes <= plausible) {
+    dnn_tensor *t = dnn_empty(h.ndim, h.shape, h.type->dtype, DNN_CPU);
+    if (!t) return NULL;
+    int64_t got = idx_read(r, dnn_data_ptr(t), h.data_bytes);
+    int64_t extra = got == h.data_bytes ? idx_count_rest(r) : 0;
+    if (got < 0 || extra < 0 || got < h.data_bytes || extra > 0) {
+      if (got >= 0 && extra >= 0) idx_size_mismatch(r, &h, got + extra);
+      dnn_tensor_release(t);
+      return NULL;
+    }
+    idx_decode(h.type, dnn_data_ptr(t), dnn_data_ptr(t), h.numel);
+    return t;
+  }
   uint8_t *raw;
   if (idx_read_growing(r, &h, &raw) != DNN_OK) return NULL;
   dnn_tensor *t = dnn_empty(h.ndim, h.shape, h.type->dtype, DNN_CPU);
