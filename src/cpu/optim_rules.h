@@ -71,6 +71,23 @@ static void OS(adam)(const upd_ctx *c, int64_t b, int64_t e) {
   const OT *restrict g = c->g;
   OT *restrict m = c->slot[0], *restrict v = c->slot[1], *restrict vh = c->slot[2];
   const double b1 = c->cfg->beta_1, b2 = c->cfg->beta_2, eps = c->cfg->epsilon, alpha = c->alpha;
+  if (sizeof(OT) == 4 && !vh && c->clipvalue <= 0 && c->scale == 1 && !c->decay) {
+    /* the plain float32 step (the common case) in float lanes: double sqrt
+     * and division made this pass a quarter of an MLP's step time */
+    const float fb1 = (float)(1 - b1), fb2 = (float)(1 - b2), feps = (float)eps, falpha = (float)alpha;
+    float *restrict pf = (float *)p, *restrict mf = (float *)m, *restrict vf = (float *)v;
+    const float *restrict gf = (const float *)g;
+#pragma omp simd
+    for (int64_t i = b; i < e; i++) {
+      float gi = gf[i];
+      float mi = mf[i] + (gi - mf[i]) * fb1;
+      float vi = vf[i] + (gi * gi - vf[i]) * fb2;
+      mf[i] = mi;
+      vf[i] = vi;
+      pf[i] -= mi * falpha / (sqrtf(vi) + feps);
+    }
+    return;
+  }
   for (int64_t i = b; i < e; i++) {
     double gi = OS(load_grad)(c, g, i), pi = OS(load_var)(c, p, i);
     double mi = (double)m[i], vi = (double)v[i];

@@ -177,9 +177,22 @@ function F.reshape(x, target)
   return x:reshape(shape)
 end
 
+-- F.transpose(x, axes): keras.ops.transpose; axes a permutation (1-based),
+-- two dims to swap, or nothing to reverse every dim.
+function F.transpose(x, a, b)
+  if plain_table(x) then x, a, b = x[1], x[2] or x.axes, x[3] end
+  if not is_tensor(x) then error(("transpose: expected a tensor, got %s"):format(type(x)), 2) end
+  if plain_table(a) then return x:permute(a) end
+  if a ~= nil then return x:transpose(a, b) end
+  local perm = {}
+  for i = 1, x:dim() do perm[i] = x:dim() + 1 - i end
+  return x:dim() < 2 and x or x:permute(perm)
+end
+
 local ok, help = pcall(require, "dnn.help")
 if ok and type(help) == "table" and help.add then
   local S = "Layers as functions (dnn.F)"
+  help.add("dnn.F.transpose", "F.transpose(x, axes|d0, d1)", "Permutes (a list of 1-based axes), swaps two dims, or reverses all dims.", S)
   local function add(name, sig, doc) help.add("dnn.F." .. name, sig, doc, S) end
   add("linear", "F.linear(x, kernel, bias|nil, {activation=nil})",
     "x @ kernel + bias, kernel (in, out) as Keras's Dense, x (..., in); one GEMM plus one pass for bias and activation.")

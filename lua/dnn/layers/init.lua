@@ -44,5 +44,8 @@ end
 for name, cls in pairs(require "dnn.layers.Pooling2D") do layers.register(name, cls) end
 for name, cls in pairs(require "dnn.layers.Merge") do layers.register(name, cls) end
 layers.Concat = layers.Concatenate
+-- the eager stand-in for Keras's Input layer (the functional API's dnn.Input
+-- makes symbolic inputs)
+layers.Input = layers.InputLayer
 
 return layers
