@@ -311,6 +311,7 @@ add("dnn.memory_stats", "dnn.memory_stats()",
   "{live_tensors, live_storages, allocated_bytes, peak_bytes, total_allocations, lua_bytes}: what is allocated now.")
 add("dnn.is_tensor", "dnn.is_tensor(v)", "Whether v is a tensor.")
 add("dnn.blas_core", "dnn.blas_core()", "The OpenBLAS kernels matmul uses (\"SkylakeX\", \"Haswell\", ...); set OPENBLAS_CORETYPE to override.")
+add("dnn.isatty", "dnn.isatty(fd=1)", "Whether a file descriptor (1 = stdout) is a terminal.")
 add("dnn.monotonic", "dnn.monotonic()", "Seconds from a monotonic clock, for timing (os.clock counts CPU time instead).")
 add("dnn.version", "dnn.version", "The dnnlua version string.")
 add("dnn.built_with_cuda", "dnn.built_with_cuda", "Whether this build has the CUDA backend.")

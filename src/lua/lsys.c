@@ -1,7 +1,68 @@
 /* Process-level knobs: threads, memory statistics, build information. */
+#include <signal.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lutil.h"
+
+/* ---- Ctrl-C during fit: the first press asks the loop to stop after the
+ * current batch; a second press goes to the handler that was there before
+ * (dnnlua's raises "interrupted!" in Lua; the default ends the process). ---- */
+static volatile sig_atomic_t sigint_count;
+static struct sigaction sigint_prev;
+static int sigint_depth;
+
+static void on_sigint(int sig) {
+  sigint_count++;
+  if (sigint_count >= 2) {
+    sigaction(SIGINT, &sigint_prev, NULL);
+    if (sigint_prev.sa_handler == SIG_DFL || sigint_prev.sa_handler == SIG_IGN) {
+      signal(SIGINT, SIG_DFL);
+      raise(sig);
+    } else if (!(sigint_prev.sa_flags & SA_SIGINFO) && sigint_prev.sa_handler) {
+      sigint_prev.sa_handler(sig);
+    }
+  }
+}
+
+/* core.sigint_begin(): starts catching Ctrl-C (nests). */
+static int l_sigint_begin(lua_State *L) {
+  (void)L;
+  if (sigint_depth++ == 0) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigint_count = 0;
+    sigaction(SIGINT, &sa, &sigint_prev);
+  }
+  return 0;
+}
+
+/* core.sigint_end(): restores the previous handler. */
+static int l_sigint_end(lua_State *L) {
+  (void)L;
+  if (sigint_depth > 0 && --sigint_depth == 0) {
+    struct sigaction cur;
+    sigaction(SIGINT, NULL, &cur);
+    if (cur.sa_handler == on_sigint) sigaction(SIGINT, &sigint_prev, NULL);
+    sigint_count = 0;
+  }
+  return 0;
+}
+
+/* core.sigint_pending() -> number of Ctrl-C presses since sigint_begin. */
+static int l_sigint_pending(lua_State *L) {
+  lua_pushinteger(L, sigint_count);
+  return 1;
+}
+
+/* core.isatty(fd=1): whether a file descriptor is a terminal (progress bars). */
+static int l_isatty(lua_State *L) {
+  lua_pushboolean(L, isatty((int)luaL_optinteger(L, 1, 1)));
+  return 1;
+}
 
 /* Seconds from a monotonic clock (for timing; os.clock counts CPU time). */
 static int l_monotonic(lua_State *L) {
@@ -62,11 +123,20 @@ void dnnL_open_sys(lua_State *L) {
       {"memory_stats", l_memory_stats},
       {"is_tensor", l_is_tensor},
       {"monotonic", l_monotonic},
+      {"isatty", l_isatty},
       {"blas_core", l_blas_core},
       {NULL, NULL},
   };
   dnnL_add_functions(L, fns);
+  static const luaL_Reg internal[] = {
+      {"sigint_begin", l_sigint_begin},
+      {"sigint_end", l_sigint_end},
+      {"sigint_pending", l_sigint_pending},
+      {NULL, NULL},
+  };
   lua_rawgetp(L, LUA_REGISTRYINDEX, &dnnL_module_key);
+  luaL_newlib(L, internal); /* dnn.core._sys: for fit's Ctrl-C handling, not user API */
+  lua_setfield(L, -2, "_sys");
   lua_pushstring(L, DNN_VERSION);
   lua_setfield(L, -2, "version");
 #ifdef DNN_HAVE_CUDA
