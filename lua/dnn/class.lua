@@ -41,12 +41,44 @@ function Object:extend(name)
   end
   local cls = {}
   for k, v in pairs(self) do
-    if type(k) == "string" and k:sub(1, 2) == "__" then cls[k] = v end
+    if type(k) == "string" and k:sub(1, 2) == "__" and k ~= "__getters" then cls[k] = v end
   end
   cls.__index = cls
   cls.__name = name or rawget(self, "__name")
   cls.super = self
-  return setmetatable(cls, { __index = self, __call = construct, __tostring = class_tostring })
+  setmetatable(cls, { __index = self, __call = construct, __tostring = class_tostring })
+  -- A class with __getters (name -> function(obj)) computes those fields on
+  -- read (Keras-style properties such as model.trainable_variables); the
+  -- table is inherited, and subclasses may add to it with class.getter.
+  if cls.__getters then
+    cls.__index = function(obj, k)
+      local v = cls[k]
+      if v ~= nil then return v end
+      local g = cls.__getters[k]
+      if g then return g(obj) end
+      return nil
+    end
+  end
+  return cls
+end
+
+-- Declares a computed field on cls (and its future subclasses): obj.name
+-- calls fn(obj).  The class needs its own __getters table (created here).
+function class.getter(cls, name, fn)
+  local own = rawget(cls, "__getters")
+  if not own then
+    local inherited = cls.__getters
+    own = setmetatable({}, { __index = inherited })
+    rawset(cls, "__getters", own)
+    cls.__index = function(obj, k)
+      local v = cls[k]
+      if v ~= nil then return v end
+      local g = cls.__getters[k]
+      if g then return g(obj) end
+      return nil
+    end
+  end
+  own[name] = fn
 end
 
 -- The class of an instance (nil for anything else).

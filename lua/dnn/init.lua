@@ -23,6 +23,7 @@ require "dnn.serialize"
 dnn.datasets = require "dnn.datasets"
 dnn.optimizers = require "dnn.optimizers"
 dnn.data = require "dnn.data"
+require "dnn.models"
 dnn.help = require "dnn.help"
 
 return dnn

@@ -163,39 +163,56 @@ function Layer:__tostring()
 end
 
 -- ---- weights ----
+-- Keras exposes these as properties (model.trainable_variables); here they
+-- are computed fields that are also callable, so layer.weights and
+-- layer:weights() both give the list.
+local list_mt = { __call = function(list) return list end, __name = "dnn.WeightList" }
+local function weight_list(t) return setmetatable(t, list_mt) end
 
-local function collect(self, pred)
-  local out = {}
+-- {entry, trainable} for every weight this layer owns or reaches (models
+-- override _weight_entries to add their layers'); a weight trains when it
+-- and every layer on its path are trainable.
+function Layer:_weight_entries(out, parent_trainable, seen)
+  out = out or {}
+  seen = seen or {}
+  local on = (parent_trainable ~= false) and self.trainable
   for _, w in ipairs(self._weights) do
-    if pred(w) then out[#out + 1] = w.var end
+    if not seen[w.var] then
+      seen[w.var] = true
+      out[#out + 1] = { entry = w, trainable = on and w.trainable }
+    end
   end
   return out
 end
 
-function Layer:weights() return collect(self, function() return true end) end
-function Layer:trainable_weights()
-  return collect(self, function(w) return self.trainable and w.trainable end)
+local function collect(self, pred)
+  local out = {}
+  for _, e in ipairs(self:_weight_entries()) do
+    if pred(e) then out[#out + 1] = e.entry.var end
+  end
+  return weight_list(out)
 end
-function Layer:non_trainable_weights()
-  return collect(self, function(w) return not (self.trainable and w.trainable) end)
+
+local function all(self) return collect(self, function() return true end) end
+local function trainable(self) return collect(self, function(e) return e.trainable end) end
+local function non_trainable(self) return collect(self, function(e) return not e.trainable end) end
+for name, fn in pairs({ weights = all, variables = all, trainable_weights = trainable,
+  trainable_variables = trainable, non_trainable_weights = non_trainable,
+  non_trainable_variables = non_trainable, parameters = trainable }) do
+  class.getter(Layer, name, fn)
 end
-Layer.trainable_variables = Layer.trainable_weights
-Layer.non_trainable_variables = Layer.non_trainable_weights
-Layer.variables = Layer.weights
-Layer.parameters = Layer.trainable_weights
 
 -- Keras's get_weights: copies, trainable weights first then the rest.
 function Layer:get_weights()
   local out = {}
-  for _, t in ipairs(self:trainable_weights()) do out[#out + 1] = t:detach():clone() end
-  for _, t in ipairs(self:non_trainable_weights()) do out[#out + 1] = t:detach():clone() end
+  for _, w in ipairs(self:_ordered_entries()) do out[#out + 1] = w.var:detach():clone() end
   return out
 end
 
 function Layer:_ordered_entries()
-  local out = {}
-  for _, w in ipairs(self._weights) do if self.trainable and w.trainable then out[#out + 1] = w end end
-  for _, w in ipairs(self._weights) do if not (self.trainable and w.trainable) then out[#out + 1] = w end end
+  local out, entries = {}, self:_weight_entries()
+  for _, e in ipairs(entries) do if e.trainable then out[#out + 1] = e.entry end end
+  for _, e in ipairs(entries) do if not e.trainable then out[#out + 1] = e.entry end end
   return out
 end
 
@@ -218,7 +235,7 @@ end
 
 function Layer:count_params()
   local n = 0
-  for _, w in ipairs(self._weights) do n = n + w.var:numel() end
+  for _, e in ipairs(self:_weight_entries()) do n = n + e.entry.var:numel() end
   return n
 end
 
@@ -226,7 +243,8 @@ end
 -- Keras's layer.losses.
 function Layer:regularization_losses()
   local out = {}
-  for _, w in ipairs(self._weights) do
+  for _, e in ipairs(self:_weight_entries()) do
+    local w = e.entry
     if w.regularizer then out[#out + 1] = w.regularizer(w.var) end
   end
   return out
