@@ -23,6 +23,8 @@ require "dnn.serialize"
 dnn.datasets = require "dnn.datasets"
 dnn.optimizers = require "dnn.optimizers"
 dnn.data = require "dnn.data"
+require "dnn.metrics"
+require "dnn.callbacks"
 require "dnn.models"
 dnn.help = require "dnn.help"
 

@@ -33,7 +33,22 @@
 -- crossentropy on probabilities that sum to 0).  dnn.losses.check_finite(v)
 -- turns such a value into a clear error for code that wants one.
 local dnn = require "dnn"
-local xent = dnn.core._losses.xent
+local core_xent = dnn.core._losses.xent
+
+-- Keras's logits trick: when y_pred is the direct output of a softmax
+-- (F.softmax records its input in F.softmax_logits), a crossentropy told
+-- from_logits=false uses those logits instead of clipped probabilities, so a
+-- confidently wrong prediction still gets a gradient (tf.keras does the same
+-- through _keras_logits).
+local function xent(kind, y_true, y_pred, from_logits, smoothing, axis, ignore)
+  if not from_logits and kind ~= "binary" then
+    local logits = dnn.F.softmax_logits and dnn.F.softmax_logits[y_pred]
+    if logits and (axis == -1 or axis == y_pred:dim()) then
+      return core_xent(kind, y_true, logits, true, smoothing, axis, ignore)
+    end
+  end
+  return core_xent(kind, y_true, y_pred, from_logits, smoothing, axis, ignore)
+end
 
 local losses = {}
 local EPSILON = 1e-7 -- Keras's backend.epsilon()

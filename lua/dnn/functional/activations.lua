@@ -86,9 +86,15 @@ function F.gelu(x, opts)
 end
 
 local SOFTMAX_OPTS = { axis = true }
+-- softmax output -> its input, for the crossentropies' logits trick (weak
+-- keys: an entry lives as long as the output does)
+F.softmax_logits = setmetatable({}, { __mode = "k" })
 function F.softmax(x, opts)
   x, opts = args("softmax", x, opts, SOFTMAX_OPTS)
-  return nn.softmax(x, opts and opts.axis or -1, false)
+  local axis = opts and opts.axis or -1
+  local y = nn.softmax(x, axis, false)
+  if axis == -1 or axis == x:dim() then F.softmax_logits[y] = x end
+  return y
 end
 
 function F.log_softmax(x, opts)

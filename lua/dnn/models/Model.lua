@@ -289,7 +289,7 @@ end
 function Model:_warn_loss_activation()
   local last = self._layers and self._layers[#self._layers]
   local loss = self.compiled_loss.losses[1]
-  if not (last and loss and loss.obj and loss.obj.from_logits) then return end
+  if not (last and loss and type(loss.obj) == "table" and loss.obj.from_logits) then return end
   local act = last.activation
   if act == "softmax" or act == "sigmoid" or class.name(last) == "Softmax" then
     io.stderr:write(("warning: %s: the last layer applies %s but the loss has from_logits=true; "
@@ -533,13 +533,7 @@ function Model:evaluate(...)
   local verbose = resolve_verbose(a.verbose)
   local first = {}
   local steps = a.steps or seq:len()
-  if verbose > 0 then
-    local Progbar = require "dnn.utils.progbar"
-    first[1] = { bar = nil,
-      on_test_begin = function(cb) cb.bar = Progbar(steps, { verbose = verbose }) end,
-      on_test_batch_end = function(cb, step, logs) cb.bar:update(step + 1, logs) end,
-      on_test_end = function(cb, logs) cb.bar:update(steps, logs, true) end }
-  end
+  if verbose > 0 then first[1] = dnn.callbacks.ProgbarLogger() end
   local callbacks = callbacks_list(a.callbacks, first)
   callbacks:set_model(self)
   callbacks:set_params { steps = steps, verbose = verbose }

@@ -15,22 +15,19 @@ end
 
 local function is_list(v) return type(v) == "table" and not dnn.is_tensor(v) and getmetatable(v) == nil end
 
--- A loss given by name, function or object, as a callable object with a name.
+-- A loss given by name, function or object, wrapped as Keras's compile does:
+-- functions (built-in or the user's) become LossFunctionWrapper objects with
+-- the sum_over_batch_size reduction, so sample weights apply per sample.
 local function resolve_loss(spec)
-  if type(spec) == "function" then
-    return { fn = spec, name = "loss", call = function(self, yt, yp, sw)
-      local per = self.fn(yt, yp)
-      if sw ~= nil then
-        local w = sw
-        while w:dim() < per:dim() do w = w:unsqueeze(-1) end
-        per = per * w
-      end
-      return per:mean()
-    end }
-  end
   local obj = dnn.losses.get(spec)
-  local name = type(spec) == "string" and spec or (obj.name or class.name(obj))
-  return { obj = obj, name = name, call = function(self, yt, yp, sw) return self.obj(yt, yp, sw) end }
+  local name
+  if type(obj) == "function" then
+    name = type(spec) == "string" and spec or "loss"
+    obj = dnn.losses.LossFunctionWrapper(obj, { name = name })
+  else
+    name = type(spec) == "string" and spec or (obj.name or class.name(obj))
+  end
+  return { obj = obj, name = name, spec = spec, call = function(self, yt, yp, sw) return self.obj(yt, yp, sw) end }
 end
 
 -- ---- LossesContainer ----
@@ -128,32 +125,20 @@ end
 local ACCURACY = { accuracy = true, acc = true }
 local CROSSENTROPY = { crossentropy = true, ce = true }
 
--- One metric for output i, resolving Keras's "accuracy" by the loss and shape.
-local function resolve_metric(spec, loss_name, y_pred)
+-- One metric for output i: "accuracy"/"crossentropy" resolve by the loss and
+-- the output's last dim, as Keras's compile does; names and functions are
+-- wrapped (MeanMetricWrapper) and keep the name the user wrote.
+local function resolve_metric(spec, loss, y_true, y_pred)
   if type(spec) == "string" and (ACCURACY[spec] or CROSSENTROPY[spec]) then
     local last = y_pred:dim() > 0 and y_pred:size(-1) or 1
-    if ACCURACY[spec] then
-      local cls = dnn.metrics.accuracy_for(loss_name, last)
-      return cls { name = spec }
-    end
-    local fn = (loss_name == "sparse_categorical_crossentropy" and "sparse_categorical_crossentropy")
-      or (last == 1 and "binary_crossentropy") or "categorical_crossentropy"
-    return dnn.metrics.get(fn)
+    local loss_id = loss and (type(loss.spec) == "string" and loss.spec or loss.obj) or nil
+    local sparse = y_true ~= nil and dnn.is_tensor(y_true) and
+      (y_true:dim() < y_pred:dim() or (y_true:size(-1) == 1 and last > 1))
+    local cls = ACCURACY[spec] and dnn.metrics.accuracy_for(loss_id, last, sparse)
+      or dnn.metrics.crossentropy_for(loss_id, last, sparse)
+    return cls { name = spec }
   end
-  local m = dnn.metrics.get(spec)
-  if type(spec) == "string" and m.name ~= spec then m.name = spec end
-  return m
-end
-
-local function loss_name_of(loss)
-  if loss == nil then return nil end
-  if type(loss.name) == "string" then
-    local n = loss.name
-    local aliases = { SparseCategoricalCrossentropy = "sparse_categorical_crossentropy",
-      CategoricalCrossentropy = "categorical_crossentropy", BinaryCrossentropy = "binary_crossentropy" }
-    return aliases[n] or n
-  end
-  return nil
+  return dnn.metrics.as_metric(spec)
 end
 
 function MetricsContainer:build(y_true, y_pred)
@@ -178,7 +163,8 @@ function MetricsContainer:build(y_true, y_pred)
       local specs = list[i]
       if specs ~= nil and not is_list(specs) then specs = { specs } end
       for _, spec in ipairs(specs or {}) do
-        local m = resolve_metric(spec, loss_name_of(self.loss_specs and self.loss_specs[i]), yp[i])
+        local yti = n == 1 and y_true or (type(y_true) == "table" and y_true[i] or nil)
+        local m = resolve_metric(spec, self.loss_specs and self.loss_specs[i], yti, yp[i])
         if n > 1 then m.name = self.output_names[i] .. "_" .. m.name end
         if kind == 2 then m.name = "weighted_" .. m.name end
         self.entries[#self.entries + 1] = { metric = m, output = i, weighted = kind == 2 }

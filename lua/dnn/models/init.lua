@@ -17,6 +17,7 @@ dnn.layers.register("Sequential", Sequential)
 -- dnn.utils.compute_class_weight("balanced", classes, y) = n_samples / (n_classes * bincount(y))
 local utils = dnn.utils or {}
 dnn.utils = utils
+utils.Progbar = require "dnn.utils.progbar"
 function utils.compute_class_weight(mode, classes, y)
   if mode ~= "balanced" then error(("compute_class_weight: only \"balanced\" is supported, got %s"):format(tostring(mode)), 2) end
   local yt = dnn.is_tensor(y) and y:reshape(-1):long() or dnn.tensor(y):long()

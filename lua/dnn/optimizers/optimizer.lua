@@ -279,7 +279,9 @@ function Optimizer:_step_config()
 end
 
 local function list_length(fname, what, t)
-  if type(t) ~= "table" or getmetatable(t) ~= nil then
+  -- plain lists, and the weight lists layers return (model.trainable_variables)
+  local mt = type(t) == "table" and getmetatable(t)
+  if type(t) ~= "table" or (mt ~= nil and not (type(mt) == "table" and mt.__name == "dnn.WeightList")) then
     error(("%s: %s must be a list, got %s"):format(fname, what, class.name(t)), 4)
   end
   if t.n ~= nil then return t.n end
