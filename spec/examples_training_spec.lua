@@ -25,17 +25,34 @@ end
 local cases = {
   { "examples/custom_loop.lua", full = 0.85, short = 0.75 },
   { "examples/fashion_mnist_cnn_loop.lua", full = 0.89, short = 0.70 },
+  -- 5 epochs of this MLP land at 86.5-87.5% depending on the seed (PyTorch with the
+  -- same model and recipe: 86.7-87.4%); seed 42 gives 86.5%
+  { "examples/fashion_mnist_mlp.lua", full = 0.86, short = 0.80 },
+  { "examples/tabular_binary.lua", full = 0.85, short = 0.85, no_short = true },
 }
 
 for _, c in ipairs(cases) do
   describe(c[1], function()
     it(sanitized and "reaches its --short accuracy" or "reaches its accuracy after 2 epochs", function()
-      local out, code = run_example(c[1], sanitized and "--short" or "")
+      local out, code = run_example(c[1], (sanitized and not c.no_short) and "--short" or "")
       assert.equal(0, code, out)
-      assert.truthy(out:find("Training loss (for one batch) at step 0:", 1, true), out)
+      if c[1]:find("loop") then
+        assert.truthy(out:find("Training loss (for one batch) at step 0:", 1, true), out)
+      end
       local acc = accuracy(out)
       local bar = sanitized and c.short or c.full
       assert.is_true(acc >= bar, ("accuracy %.4f < %.2f\n%s"):format(acc, bar, out))
     end)
   end)
 end
+
+describe("examples/custom_train_step.lua", function()
+  it("trains through the overridden train_step", function()
+    local out, code = run_example("examples/custom_train_step.lua")
+    assert.equal(0, code, out)
+    local first, last = out:match("loss went from ([%d.]+) to ([%d.]+)")
+    assert.truthy(first, out)
+    assert.is_true(tonumber(last) < tonumber(first) * 0.7, out)
+    assert.truthy(out:find("Epoch 5/5", 1, true), out)
+  end)
+end)
