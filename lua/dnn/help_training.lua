@@ -50,4 +50,36 @@ return function(add, section)
   add("dnn.data.from_tensors", "dnn.data.from_tensors{x, y, batch_size=32, shuffle=false, seed=, drop_remainder=false}",
     "A Sequence over tensors: seq:len(), seq:get(i), for xb, yb in seq:batches() do ... end (reshuffles each epoch).")
   add("dnn.data.Sequence", "dnn.data.Sequence:extend(name)", "Base class: define len() and get(i) -> x, y[, sample_weight]; on_epoch_end() optional.")
+
+  section "Models (Keras-style)"
+  add("dnn.Sequential", "dnn.Sequential{layer1, layer2, ..., name=}", "Layers called in turn; :add(layer), :pop(); builds at once when the first layer has input_shape.")
+  add("dnn.Model", "dnn.Model{inputs=, outputs=, name=} / dnn.Model:extend(name)",
+    "A functional model over dnn.Input and layer calls, or a subclass defining call(x, opts) (and train_step).")
+  add("dnn.Input", "dnn.Input{shape={...}, name=, dtype=}", "A symbolic input for the functional API (batch dim left out).")
+  add("dnn.models.Model.compile", "model:compile{optimizer=, loss=, metrics=, loss_weights=, weighted_metrics=}",
+    "Names (\"adam\", \"sparse_categorical_crossentropy\", \"accuracy\") or objects, as Keras resolves them.")
+  add("dnn.models.Model.fit", "model:fit{x, y, batch_size=32, epochs=1, verbose=\"auto\", callbacks=, validation_split=, validation_data=, shuffle=true, class_weight=, sample_weight=, initial_epoch=, steps_per_epoch=, validation_steps=, validation_batch_size=, validation_freq=}",
+    "Keras's fit; returns a History (history.history.loss, .val_loss, ...); Ctrl-C stops after the batch.")
+  add("dnn.models.Model.evaluate", "model:evaluate{x, y, batch_size=32, verbose=, sample_weight=, steps=, callbacks=}",
+    "A table of results by name (res.loss, res.accuracy) and in order (res[1]).")
+  add("dnn.models.Model.predict", "model:predict{x, batch_size=32, verbose=, steps=}", "Predictions in batches, concatenated.")
+  add("dnn.models.Model.summary", "model:summary()", "Keras's table: layer (type), output shape, param #, and the totals.")
+  add("dnn.models.Model.train_step", "Model:train_step(data) -- override",
+    "One training step of fit: data = {x, y, sample_weight}; return self:metrics_result().")
+  add("dnn.utils.compute_class_weight", "dnn.utils.compute_class_weight(\"balanced\", classes, y)", "n_samples / (n_classes * bincount(y)).")
+
+  section "Callbacks and metrics"
+  add("dnn.callbacks.EarlyStopping", "dnn.callbacks.EarlyStopping{monitor=\"val_loss\", min_delta=0, patience=0, mode=\"auto\", baseline=, restore_best_weights=false, start_from_epoch=0}",
+    "Stops fit when the monitored value stops improving.")
+  add("dnn.callbacks.ReduceLROnPlateau", "dnn.callbacks.ReduceLROnPlateau{monitor=\"val_loss\", factor=0.1, patience=10, min_delta=1e-4, cooldown=0, min_lr=0}",
+    "Scales the learning rate down after a plateau.")
+  add("dnn.callbacks.LearningRateScheduler", "dnn.callbacks.LearningRateScheduler(schedule)", "lr = schedule(epoch, lr) at each epoch's start.")
+  add("dnn.callbacks.TerminateOnNaN", "dnn.callbacks.TerminateOnNaN()", "Stops on a NaN/Inf loss.")
+  add("dnn.callbacks.CSVLogger", "dnn.callbacks.CSVLogger(filename, {separator=\",\", append=false})", "One CSV row of logs per epoch.")
+  add("dnn.callbacks.LambdaCallback", "dnn.callbacks.LambdaCallback{on_epoch_end=, on_batch_end=, ...}", "Callbacks from functions.")
+  add("dnn.callbacks.History", "dnn.callbacks.History()", "What fit returns: history.history[name] lists per epoch.")
+  add("dnn.callbacks.base_callbacks", "dnn.callbacks.base_callbacks{task=, metric=, cost_matrix=, lift_point=0.4, custom_score=}",
+    "DSS's callbacks: \"Test <metric>\" logs on the validation data, and stop on interrupt; sets dnn.get_variable(\"DKU_MODEL_METRIC\").")
+  add("dnn.metrics.get", "dnn.metrics.get(name_or_object)", "Keras metrics: accuracy, binary/categorical/sparse_categorical_accuracy, top-k, precision, recall, f1, AUC, mse, rmse, mae, mape, msle, r2, ...")
+  add("dnn.metrics.roc_auc_score", "dnn.metrics.roc_auc_score(y_true, y_score, {multi_class=})", "scikit-learn's roc_auc_score (binary; ovr/ovo macro for multiclass).")
 end

@@ -25,6 +25,7 @@ dnn.optimizers = require "dnn.optimizers"
 dnn.data = require "dnn.data"
 require "dnn.metrics"
 require "dnn.callbacks"
+require "dnn.callbacks.dss"
 require "dnn.models"
 dnn.help = require "dnn.help"
 
