@@ -220,6 +220,38 @@ describe("models", function()
     assert.is_true(h.history.loss[5] < h.history.loss[1])
   end)
 
+  it("fit, evaluate and predict take Sequences", function()
+    local x, y = regression(96)
+    local seq = dnn.data.from_tensors { x, y, batch_size = 16, shuffle = true, seed = 1 }
+    local m = dnn.Sequential { L.Dense { 1, input_shape = { 4 } } }
+    m:compile { optimizer = dnn.optimizers.SGD { learning_rate = 0.05 }, loss = "mse" }
+    local h = m:fit(quiet { x = seq, epochs = 3, validation_data = seq })
+    assert.equal(3, #h.history.val_loss)
+    assert.is_true(h.history.loss[3] < h.history.loss[1])
+    assert.is_number(m:evaluate(quiet { x = seq }).loss)
+    local Xonly = dnn.data.Sequence:extend("Xonly")
+    function Xonly:len() return 2 end
+    function Xonly:get(i) return x:narrow(1, (i - 1) * 10 + 1, 10) end
+    assert.are.same({ 20, 1 }, m:predict(quiet { x = Xonly() }):size())
+    check.fails_with(function() m:fit(quiet { x = seq, y = y }) end, "y must not be given")
+  end)
+
+  it("multi-output models with loss_weights and per-output metrics", function()
+    local x, y = regression(64)
+    local inp = dnn.Input { shape = { 4 } }
+    local h = L.Dense { 8, activation = "relu" }(inp)
+    local a = L.Dense { 1, name = "a" }(h)
+    local b = L.Dense { 1, name = "b" }(h)
+    local m = dnn.Model { inputs = inp, outputs = { a, b } }
+    m:compile { optimizer = "adam", loss = { "mse", "mae" }, loss_weights = { 1.0, 0.5 }, metrics = { "mae" } }
+    local hist = m:fit(quiet { x = x, y = { y, y * 2 }, epochs = 2, batch_size = 16 })
+    for _, k in ipairs({ "loss", "a_loss", "b_loss", "a_mae", "b_mae" }) do
+      assert.equal(2, #hist.history[k], k)
+    end
+    local r = m:evaluate(quiet { x = x, y = { y, y * 2 } })
+    check.close({ r.loss }, { r.a_loss + 0.5 * r.b_loss }, 1e-5)
+  end)
+
   it("rejects misuse clearly", function()
     local m = dnn.Sequential { L.Dense { 1, input_shape = { 4 } } }
     check.fails_with(function() m:fit { x = dnn.zeros(4, 4), y = dnn.zeros(4, 1) } end, "compiled first")
