@@ -20,5 +20,7 @@ M.LearningRateScheduler = require "dnn.callbacks.LearningRateScheduler"
 M.TerminateOnNaN = require "dnn.callbacks.TerminateOnNaN"
 M.CSVLogger = require "dnn.callbacks.CSVLogger"
 M.LambdaCallback = require "dnn.callbacks.LambdaCallback"
+M.BackupAndRestore = require "dnn.callbacks.BackupAndRestore"
+M.ModelCheckpoint = require "dnn.callbacks.ModelCheckpoint"
 
 return M

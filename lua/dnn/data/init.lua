@@ -102,14 +102,17 @@ function TensorSequence:init(...)
   self:_reorder()
 end
 
--- The sample order of the current epoch.  With a seed the permutation depends
--- only on (seed, epoch), drawn from a private stream so the global generator
--- is untouched; without one it comes from the global generator.
+-- The sample order of the current epoch, drawn at the epoch's first get().
+-- With a seed the permutation depends only on (seed, epoch), drawn from a
+-- private stream so the global generator is untouched; without one it comes
+-- from the global generator at that moment -- so a run restored to the
+-- generator state of an epoch's start (BackupAndRestore) draws the same order.
 function TensorSequence:_reorder()
-  if not self.shuffle then
-    self.order = nil
-    return
-  end
+  self.order = nil
+end
+
+function TensorSequence:_ensure_order()
+  if not self.shuffle or self.order then return end
   if self.seed ~= nil then
     local saved = dnn.get_rng_state()
     dnn.manual_seed(self.seed * 1000003 + self.epoch)
@@ -141,6 +144,7 @@ function TensorSequence:get(i)
   if math.type(i) ~= "integer" or i < 1 or i > n then
     error(("get: batch %s is out of range 1..%d"):format(tostring(i), n), 2)
   end
+  self:_ensure_order()
   local first = (i - 1) * self.batch_size + 1
   local count = math.min(self.batch_size, self.n - first + 1)
   local idx = self.order and self.order:narrow(1, first, count) or nil

@@ -458,9 +458,14 @@ function Model:fit(...)
   local interrupted = false
   sys.sigint_begin()
   local ok, err = pcall(function()
+    self._fit_sequence = seq
+    self._resume_epoch = nil
     callbacks:call("on_train_begin", {})
+    -- a callback (BackupAndRestore) may have restored a run: go on from there
+    local start = self._resume_epoch or initial_epoch
+    self._resume_epoch = nil
     local logs = {}
-    for epoch = initial_epoch, epochs - 1 do
+    for epoch = start, epochs - 1 do
       self:reset_metrics()
       callbacks:call("on_epoch_begin", epoch, {})
       local len = seq:len()
@@ -490,6 +495,7 @@ function Model:fit(...)
   end)
   sys.sigint_end()
   self.validation_data = nil
+  self._fit_sequence = nil
   if not ok then error(err, 0) end
   history.interrupted = interrupted
   return history
