@@ -52,7 +52,12 @@ function Initializer:__call(shape, dtype)
   local sh = dnn.is_tensor(shape) and shape:totable() or shape
   return with_seed(self.seed, function() return self:sample(sh, dtype) end)
 end
-function Initializer:get_config() return { seed = self.seed } end
+-- Configs as Keras 2.15 writes them: every argument present (null when
+-- unset), real-valued ones as floats (scale 1.0, mean 0.0).
+local function json_null() return require("dnn.json").null end
+function Initializer:get_config() return { seed = self.seed == nil and json_null() or self.seed } end
+
+local FLOAT_PARAMS = { scale = true, mean = true, stddev = true, minval = true, maxval = true, gain = true }
 
 local function define(name, params, sample)
   local cls = Initializer:extend(name)
@@ -64,7 +69,15 @@ local function define(name, params, sample)
   cls.sample = sample
   function cls:get_config()
     local c = {}
-    for _, k in ipairs(params.names) do c[k] = self[k] == nil and nil or self[k] end
+    for _, k in ipairs(params.names) do
+      local v = self[k]
+      if v == nil then
+        v = json_null()
+      elseif FLOAT_PARAMS[k] and type(v) == "number" then
+        v = v + 0.0
+      end
+      c[k] = v
+    end
     return c
   end
   I[name] = cls

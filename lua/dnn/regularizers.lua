@@ -23,7 +23,10 @@ function L1L2:__call(w)
   end
   return p or (w:sum() * 0)
 end
-function L1L2:get_config() return { l1 = self.l1, l2 = self.l2 } end
+-- Keras 2.15 keeps the factors as float32 and writes float(...) of them
+-- (0.01 -> 0.009999999776482582); configs here match.
+local function f32(x) return (string.unpack("f", string.pack("f", x))) end
+function L1L2:get_config() return { l1 = f32(self.l1), l2 = f32(self.l2) } end
 
 -- Keras's defaults: L1(0.01), L2(0.01)
 local L1 = L1L2:extend("L1")
@@ -32,7 +35,7 @@ function L1:init(...)
   local a = class.kwargs("L1", { "l1" }, nil, ...)
   self.l1, self.l2 = a.l1 or 0.01, 0.0
 end
-function L1:get_config() return { l1 = self.l1 } end
+function L1:get_config() return { l1 = f32(self.l1) } end
 
 local L2 = L1L2:extend("L2")
 R.L2 = L2
@@ -40,7 +43,7 @@ function L2:init(...)
   local a = class.kwargs("L2", { "l2" }, nil, ...)
   self.l1, self.l2 = 0.0, a.l2 or 0.01
 end
-function L2:get_config() return { l2 = self.l2 } end
+function L2:get_config() return { l2 = f32(self.l2) } end
 
 R.l1, R.l2, R.l1_l2 = L1, L2, L1L2
 

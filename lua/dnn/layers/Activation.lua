@@ -15,9 +15,18 @@ function Activation:call(x) return self.fn(x) end
 function Activation:compute_output_shape(s) return s end
 
 function Activation:get_config()
+  local S = require "dnn.layers.serialization"
   local c = Layer.get_config(self)
-  c.activation = type(self.activation) == "string" and self.activation or nil
+  c.activation = S.serialize_activation(self.activation, self.name)
   return c
+end
+
+function Activation._config_to_args(c, who)
+  local S = require "dnn.layers.serialization"
+  S.require_keys(c, { "activation" }, who)
+  if type(c.activation) ~= "string" then
+    error(("%s: 'activation' must be an activation name, got %s"):format(who, S.describe(c.activation)), 0)
+  end
 end
 
 return Activation

@@ -53,10 +53,47 @@ function BN:call(x, opts)
     { training = training and true or false, momentum = self.momentum, epsilon = self.epsilon, axis = self.axis })
 end
 
+-- Keras 2.15's config.  Keras resolves axis at build (validate_axis): a
+-- built layer writes the list of positive 0-based axes ([3] for images), an
+-- unbuilt one the axis as given (-1).
 function BN:get_config()
+  local S = require "dnn.layers.serialization"
   local c = Layer.get_config(self)
-  c.axis, c.momentum, c.epsilon, c.center, c.scale = self.axis, self.momentum, self.epsilon, self.center, self.scale
+  local rank = self._build_input_shape and #self._build_input_shape
+  if self.built and rank then
+    c.axis = { S.axis_to_keras_built(self.axis, rank) }
+  else
+    c.axis = S.axis_to_keras(self.axis)
+  end
+  c.momentum, c.epsilon, c.center, c.scale = self.momentum, self.epsilon, self.center, self.scale
+  for _, k in ipairs({ "beta_initializer", "gamma_initializer", "moving_mean_initializer",
+    "moving_variance_initializer" }) do
+    c[k] = S.serialize_initializer(self[k], self.name, k)
+  end
+  c.beta_regularizer = S.serialize_regularizer(self.beta_regularizer, self.name, "beta_regularizer")
+  c.gamma_regularizer = S.serialize_regularizer(self.gamma_regularizer, self.name, "gamma_regularizer")
+  c.beta_constraint, c.gamma_constraint = S.null, S.null
   return c
+end
+
+function BN._config_to_args(c, who, custom_objects)
+  local S = require "dnn.layers.serialization"
+  S.refuse(c, { "beta_constraint", "gamma_constraint", "renorm", "renorm_clipping", "virtual_batch_size",
+    "synchronized" }, who)
+  c.renorm_momentum = nil
+  if type(c.axis) == "table" then
+    if #c.axis ~= 1 then
+      error(("%s: axis %s: dnnlua normalises over one axis"):format(who, require("dnn.json").encode(c.axis)), 0)
+    end
+    c.axis = c.axis[1]
+  end
+  if c.axis ~= nil then c.axis = S.axis_from_keras(c.axis, who) end
+  for _, k in ipairs({ "beta_initializer", "gamma_initializer", "moving_mean_initializer",
+    "moving_variance_initializer" }) do
+    c[k] = S.deserialize_initializer(c[k], who, k, custom_objects)
+  end
+  c.beta_regularizer = S.deserialize_regularizer(c.beta_regularizer, who, "beta_regularizer", custom_objects)
+  c.gamma_regularizer = S.deserialize_regularizer(c.gamma_regularizer, who, "gamma_regularizer", custom_objects)
 end
 
 return BN

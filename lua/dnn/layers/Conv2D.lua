@@ -62,13 +62,34 @@ function Conv2D:call(x)
   return self.act(y)
 end
 
+-- Keras 2.15's Conv2D config: sizes as pairs, activation "linear" when none.
 function Conv2D:get_config()
+  local S = require "dnn.layers.serialization"
   local c = Layer.get_config(self)
-  c.filters, c.kernel_size, c.strides, c.padding = self.filters, self.kernel_size, self.strides, self.padding
-  c.data_format, c.dilation_rate, c.groups, c.use_bias = self.data_format, self.dilation_rate, self.groups, self.use_bias
-  c.activation = type(self.activation) == "string" and self.activation or (self.activation == nil and "linear" or nil)
-  c.kernel_initializer, c.bias_initializer = self.kernel_initializer, self.bias_initializer
+  c.filters, c.padding, c.data_format = self.filters, self.padding, self.data_format
+  c.kernel_size, c.strides = S.copy(self.kernel_size), S.copy(self.strides)
+  c.dilation_rate, c.groups, c.use_bias = S.copy(self.dilation_rate), self.groups, self.use_bias
+  c.activation = S.serialize_activation(self.activation, self.name)
+  c.kernel_initializer = S.serialize_initializer(self.kernel_initializer, self.name, "kernel_initializer")
+  c.bias_initializer = S.serialize_initializer(self.bias_initializer, self.name, "bias_initializer")
+  c.kernel_regularizer = S.serialize_regularizer(self.kernel_regularizer, self.name, "kernel_regularizer")
+  c.bias_regularizer = S.serialize_regularizer(self.bias_regularizer, self.name, "bias_regularizer")
+  c.activity_regularizer, c.kernel_constraint, c.bias_constraint = S.null, S.null, S.null
   return c
+end
+
+function Conv2D._config_to_args(c, who, custom_objects)
+  local S = require "dnn.layers.serialization"
+  S.require_keys(c, { "filters", "kernel_size" }, who)
+  S.refuse(c, { "activity_regularizer", "kernel_constraint", "bias_constraint" }, who)
+  c.kernel_size = S.int_list(c.kernel_size, who, "kernel_size", 2)
+  if c.strides ~= nil then c.strides = S.int_list(c.strides, who, "strides", 2) end
+  if c.dilation_rate ~= nil then c.dilation_rate = S.int_list(c.dilation_rate, who, "dilation_rate", 2) end
+  if c.activation == "linear" then c.activation = nil end
+  c.kernel_initializer = S.deserialize_initializer(c.kernel_initializer, who, "kernel_initializer", custom_objects)
+  c.bias_initializer = S.deserialize_initializer(c.bias_initializer, who, "bias_initializer", custom_objects)
+  c.kernel_regularizer = S.deserialize_regularizer(c.kernel_regularizer, who, "kernel_regularizer", custom_objects)
+  c.bias_regularizer = S.deserialize_regularizer(c.bias_regularizer, who, "bias_regularizer", custom_objects)
 end
 
 return Conv2D

@@ -53,12 +53,29 @@ function Dense:compute_output_shape(s)
   return o
 end
 
+-- Keras 2.15's Dense config (activation "linear" when none).
 function Dense:get_config()
+  local S = require "dnn.layers.serialization"
   local c = Layer.get_config(self)
   c.units, c.use_bias = self.units, self.use_bias
-  c.activation = type(self.activation) == "string" and self.activation or (self.activation == nil and "linear" or nil)
-  c.kernel_initializer, c.bias_initializer = self.kernel_initializer, self.bias_initializer
+  c.activation = S.serialize_activation(self.activation, self.name)
+  c.kernel_initializer = S.serialize_initializer(self.kernel_initializer, self.name, "kernel_initializer")
+  c.bias_initializer = S.serialize_initializer(self.bias_initializer, self.name, "bias_initializer")
+  c.kernel_regularizer = S.serialize_regularizer(self.kernel_regularizer, self.name, "kernel_regularizer")
+  c.bias_regularizer = S.serialize_regularizer(self.bias_regularizer, self.name, "bias_regularizer")
+  c.activity_regularizer, c.kernel_constraint, c.bias_constraint = S.null, S.null, S.null
   return c
+end
+
+function Dense._config_to_args(c, who, custom_objects)
+  local S = require "dnn.layers.serialization"
+  S.require_keys(c, { "units" }, who)
+  S.refuse(c, { "activity_regularizer", "kernel_constraint", "bias_constraint" }, who)
+  if c.activation == "linear" then c.activation = nil end
+  c.kernel_initializer = S.deserialize_initializer(c.kernel_initializer, who, "kernel_initializer", custom_objects)
+  c.bias_initializer = S.deserialize_initializer(c.bias_initializer, who, "bias_initializer", custom_objects)
+  c.kernel_regularizer = S.deserialize_regularizer(c.kernel_regularizer, who, "kernel_regularizer", custom_objects)
+  c.bias_regularizer = S.deserialize_regularizer(c.bias_regularizer, who, "bias_regularizer", custom_objects)
 end
 
 return Dense

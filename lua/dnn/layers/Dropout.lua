@@ -20,9 +20,16 @@ end
 function Dropout:compute_output_shape(s) return s end
 
 function Dropout:get_config()
+  local S = require "dnn.layers.serialization"
   local c = Layer.get_config(self)
-  c.rate, c.seed = self.rate, self.seed
+  c.rate, c.noise_shape, c.seed = self.rate, S.null, S.opt(self.seed)
   return c
+end
+
+function Dropout._config_to_args(c, who)
+  local S = require "dnn.layers.serialization"
+  S.require_keys(c, { "rate" }, who)
+  S.refuse(c, { "noise_shape" }, who)
 end
 
 return Dropout

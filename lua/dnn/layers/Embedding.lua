@@ -17,6 +17,8 @@ function Embedding:init(...)
   self.input_dim, self.output_dim = a.input_dim, a.output_dim
   self.embeddings_initializer = a.embeddings_initializer or dnn.initializers.RandomUniform()
   self.embeddings_regularizer = a.embeddings_regularizer
+  -- kept for get_config only (dnnlua has no masks; the input shape comes from the data)
+  self.mask_zero, self.input_length = a.mask_zero == true, a.input_length
 end
 
 function Embedding:build()
@@ -27,10 +29,35 @@ end
 
 function Embedding:call(ids) return dnn.F.embedding(ids, self.embeddings) end
 
+-- Keras 2.15 gives every Embedding an input shape ((input_length,) or
+-- (None,)), so batch_input_shape is always written.
 function Embedding:get_config()
+  local S = require "dnn.layers.serialization"
   local c = Layer.get_config(self)
+  c.batch_input_shape = c.batch_input_shape or { S.null, S.opt(self.input_length) }
   c.input_dim, c.output_dim = self.input_dim, self.output_dim
+  c.embeddings_initializer = S.serialize_initializer(self.embeddings_initializer, self.name, "embeddings_initializer")
+  c.embeddings_regularizer = S.serialize_regularizer(self.embeddings_regularizer, self.name, "embeddings_regularizer")
+  c.activity_regularizer, c.embeddings_constraint = S.null, S.null
+  c.mask_zero = self.mask_zero == true
+  c.input_length = S.opt(self.input_length)
   return c
+end
+
+function Embedding._config_to_args(c, who, custom_objects)
+  local S = require "dnn.layers.serialization"
+  S.require_keys(c, { "input_dim", "output_dim" }, who)
+  S.refuse(c, { "activity_regularizer", "embeddings_constraint", "sparse" }, who)
+  c.embeddings_initializer = S.deserialize_initializer(c.embeddings_initializer, who, "embeddings_initializer",
+    custom_objects)
+  c.embeddings_regularizer = S.deserialize_regularizer(c.embeddings_regularizer, who, "embeddings_regularizer",
+    custom_objects)
+end
+
+-- mask_zero and input_length are kept for the config (dnnlua has no masks).
+function Embedding._config_after(layer, c)
+  layer.mask_zero = c.mask_zero == true
+  layer.input_length = c.input_length
 end
 
 return Embedding

@@ -19,4 +19,19 @@ function Flatten:compute_output_shape(s)
   return { s[1], n }
 end
 
+-- Keras writes data_format; dnnlua flattens channels-last order only.
+function Flatten:get_config()
+  local c = Layer.get_config(self)
+  c.data_format = "channels_last"
+  return c
+end
+
+function Flatten._config_to_args(c, who)
+  if c.data_format ~= nil and c.data_format ~= "channels_last" then
+    error(("%s: data_format '%s' is not supported (dnnlua flattens in channels_last order)")
+      :format(who, tostring(c.data_format)), 0)
+  end
+  c.data_format = nil
+end
+
 return Flatten

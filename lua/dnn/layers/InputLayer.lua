@@ -12,4 +12,16 @@ end
 
 function InputLayer:call(x) return x end
 
+-- Keras's InputLayer config: no 'trainable', the full batch shape.
+function InputLayer:get_config()
+  local S = require "dnn.layers.serialization"
+  return { batch_input_shape = self.input_shape_arg and S.batch_shape(self.input_shape_arg) or { S.null },
+    dtype = self.dtype, sparse = false, ragged = false, name = self.name }
+end
+
+function InputLayer._config_to_args(c, who)
+  local S = require "dnn.layers.serialization"
+  S.refuse(c, { "sparse", "ragged", "type_spec", "optional" }, who)
+end
+
 return InputLayer

@@ -148,7 +148,11 @@ function Layer:__call(x, opts, ...)
     if handled then return out end
   end
   if not self.built then
-    local ok, err = pcall(self.build, self, shape_of(x))
+    local shape = shape_of(x)
+    -- kept for get_config: Keras writes some axes resolved against the rank
+    -- seen at build (BatchNormalization's axis -1 becomes [3] for images)
+    self._build_input_shape = shape
+    local ok, err = pcall(self.build, self, shape)
     if not ok then rethrow(self, err) end
     self.built = true
   end
@@ -274,26 +278,81 @@ function Layer:load_state_dict(sd, prefix, strict)
   end
 end
 
+-- ---- configs (Keras's get_config / from_config) ----
+-- get_config returns the keys and values tf.keras 2.15 writes (null for
+-- nil, sizes as lists); from_config accepts them back, as Keras's
+-- `cls(**config)` does, after the class's _config_to_args has turned Keras
+-- spellings into constructor arguments.  Subclasses extend get_config:
+--   function MyLayer:get_config()
+--     local c = dnn.layers.Layer.get_config(self); c.units = self.units; return c
+--   end
+
 function Layer:get_config()
+  local S = require "dnn.layers.serialization"
   local c = { name = self.name, trainable = self.trainable, dtype = self.dtype }
-  if self.input_shape_arg then
-    local b = { "null" }
-    for _, d in ipairs(self.input_shape_arg) do b[#b + 1] = d end
-    c.batch_input_shape = b
-  end
+  if self.input_shape_arg then c.batch_input_shape = S.batch_shape(self.input_shape_arg) end
   return c
 end
 
--- Layer.from_config(cfg): the class's constructor called with the config.
-function Layer.from_config(cls, cfg)
-  local c = {}
-  for k, v in pairs(cfg) do c[k] = v end
-  if c.batch_input_shape then
-    local s = {}
-    for i = 2, #c.batch_input_shape do s[#s + 1] = c.batch_input_shape[i] end
-    c.input_shape, c.batch_input_shape = s, nil
+-- The generic from_config: nulls are defaults, batch_input_shape becomes
+-- input_shape, class-specific keys go through cls._config_to_args(c, who,
+-- custom_objects), and cls._config_after(layer, c) restores what the
+-- constructor does not take.
+function Layer._from_config(cls, cfg, custom_objects)
+  local S = require "dnn.layers.serialization"
+  local who = (rawget(cls, "__name") or "Layer") .. ".from_config"
+  if type(cfg) ~= "table" or dnn.is_tensor(cfg) or class.of(cfg) then
+    error(("%s: the config must be a table (a layer's get_config()), got %s"):format(who, S.describe(cfg)), 3)
   end
-  return cls(c)
+  local c = S.strip_nulls(cfg)
+  local ok, err = pcall(function()
+    if c.name ~= nil and type(c.name) ~= "string" then
+      error(("%s: 'name' must be a string, got %s"):format(who, S.describe(c.name)), 0)
+    end
+    if c.trainable ~= nil and type(c.trainable) ~= "boolean" then
+      error(("%s: 'trainable' must be a boolean, got %s"):format(who, S.describe(c.trainable)), 0)
+    end
+    if type(c.dtype) == "table" then -- a dtype policy {class_name="Policy", config={name=}}
+      c.dtype = type(c.dtype.config) == "table" and c.dtype.config.name or nil
+    end
+    if c.dtype ~= nil then
+      if type(c.dtype) ~= "string" then
+        error(("%s: 'dtype' must be a dtype name, got %s"):format(who, S.describe(c.dtype)), 0)
+      end
+      if c.dtype:match("^mixed_") then
+        error(("%s: dtype policy '%s' is not supported (dnnlua layers compute in one dtype)"):format(who, c.dtype), 0)
+      end
+    end
+    local b = c.batch_input_shape or c.batch_shape
+    c.batch_input_shape, c.batch_shape = nil, nil
+    if b ~= nil then c.input_shape = S.shape_from_batch(b, who, "batch_input_shape") end
+    local to_args = rawget(cls, "_config_to_args") or cls._config_to_args
+    if to_args then to_args(c, who, custom_objects) end
+  end)
+  if not ok then error(err, 3) end
+  local ok2, layer = pcall(cls, c)
+  if not ok2 then error(("%s: %s"):format(who, tostring(layer)), 3) end
+  if cls._config_after then cls._config_after(layer, c, cfg) end
+  return layer
+end
+
+-- Every layer class gets a from_config bound to it, so both
+-- Dense.from_config(cfg) and Dense:from_config(cfg) (or
+-- Layer.from_config(Dense, cfg), Keras's classmethod form) work; the third
+-- argument carries custom_objects for nested configs.
+local function bind_from_config(cls)
+  rawset(cls, "from_config", function(a, b, c)
+    if not class.is_class(a) then a, b, c = cls, a, b end
+    local impl = a._from_config
+    return impl(a, b, c)
+  end)
+end
+bind_from_config(Layer)
+
+function Layer:extend(name)
+  local cls = class.Object.extend(self, name)
+  bind_from_config(cls)
+  return cls
 end
 
 return Layer

@@ -34,10 +34,41 @@ function LN:call(x)
   return dnn.F.layer_norm(x, self.gamma, self.beta, { axis = self.axis, epsilon = self.epsilon })
 end
 
+-- Keras 2.15's config; like BatchNormalization, a built layer writes its
+-- axes as a list of positive 0-based axes ([1] for (batch, features)).
 function LN:get_config()
+  local S = require "dnn.layers.serialization"
   local c = Layer.get_config(self)
-  c.axis, c.epsilon, c.center, c.scale = self.axis, self.epsilon, self.center, self.scale
+  local axes = type(self.axis) == "table" and self.axis or { self.axis }
+  local rank = self._build_input_shape and #self._build_input_shape
+  if self.built and rank then
+    c.axis = {}
+    for i, a in ipairs(axes) do c.axis[i] = S.axis_to_keras_built(a, rank) end
+  elseif type(self.axis) == "table" then
+    c.axis = {}
+    for i, a in ipairs(axes) do c.axis[i] = S.axis_to_keras(a) end
+  else
+    c.axis = S.axis_to_keras(self.axis)
+  end
+  c.epsilon, c.center, c.scale = self.epsilon, self.center, self.scale
+  c.beta_initializer = S.serialize_initializer(self.beta_initializer, self.name, "beta_initializer")
+  c.gamma_initializer = S.serialize_initializer(self.gamma_initializer, self.name, "gamma_initializer")
+  c.beta_regularizer, c.gamma_regularizer, c.beta_constraint, c.gamma_constraint = S.null, S.null, S.null, S.null
   return c
+end
+
+function LN._config_to_args(c, who, custom_objects)
+  local S = require "dnn.layers.serialization"
+  S.refuse(c, { "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint", "rms_scaling" }, who)
+  if type(c.axis) == "table" then
+    local axes = {}
+    for i, k in ipairs(c.axis) do axes[i] = S.axis_from_keras(k, who) end
+    c.axis = #axes == 1 and axes[1] or axes
+  elseif c.axis ~= nil then
+    c.axis = S.axis_from_keras(c.axis, who)
+  end
+  c.beta_initializer = S.deserialize_initializer(c.beta_initializer, who, "beta_initializer", custom_objects)
+  c.gamma_initializer = S.deserialize_initializer(c.gamma_initializer, who, "gamma_initializer", custom_objects)
 end
 
 return LN

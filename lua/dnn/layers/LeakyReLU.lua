@@ -13,9 +13,11 @@ end
 function LeakyReLU:call(x) return dnn.F.leaky_relu(x, { alpha = self.alpha }) end
 function LeakyReLU:compute_output_shape(s) return s end
 
+-- Keras 2.15 writes alpha cast to float32 (0.3 -> 0.30000001192092896).
 function LeakyReLU:get_config()
+  local S = require "dnn.layers.serialization"
   local c = Layer.get_config(self)
-  c.alpha = self.alpha
+  c.alpha = S.f32(self.alpha)
   return c
 end
 

@@ -22,9 +22,14 @@ function Concatenate:call(xs)
   return dnn.cat(xs, self.axis)
 end
 function Concatenate:get_config()
+  local S = require "dnn.layers.serialization"
   local c = Layer.get_config(self)
-  c.axis = self.axis
+  c.axis = S.axis_to_keras(self.axis)
   return c
+end
+function Concatenate._config_to_args(c, who)
+  local S = require "dnn.layers.serialization"
+  if c.axis ~= nil then c.axis = S.axis_from_keras(c.axis, who) end
 end
 
 local function elementwise(name, op)

@@ -7,6 +7,11 @@ local F = dnn.F
 
 local P = {}
 
+local function pair_of(v)
+  if type(v) == "table" then return { v[1], v[2] } end
+  return { v, v }
+end
+
 local function windowed(name, fn)
   local cls = Layer:extend(name)
   function cls:init(...)
@@ -21,10 +26,17 @@ local function windowed(name, fn)
     return F[fn](x, { pool_size = self.pool_size, strides = self.strides, padding = self.padding,
       data_format = self.data_format })
   end
+  -- Keras 2.15 writes pool_size and strides as pairs
   function cls:get_config()
     local c = Layer.get_config(self)
-    c.pool_size, c.strides, c.padding, c.data_format = self.pool_size, self.strides, self.padding, self.data_format
+    c.pool_size, c.strides = pair_of(self.pool_size), pair_of(self.strides)
+    c.padding, c.data_format = self.padding, self.data_format
     return c
+  end
+  function cls._config_to_args(c, who)
+    local S = require "dnn.layers.serialization"
+    if c.pool_size ~= nil then c.pool_size = S.int_list(c.pool_size, who, "pool_size", 2) end
+    if c.strides ~= nil then c.strides = S.int_list(c.strides, who, "strides", 2) end
   end
   return cls
 end
@@ -71,10 +83,19 @@ end
 function PyramidPooling:call(x)
   return F.pyramid_pooling(x, { levels = self.levels, pooling = self.pooling, data_format = self.data_format })
 end
+-- dnnlua's own layer (Keras has none): the base keys plus levels (an
+-- integer or a list), pooling ("max" or "avg") and data_format.
 function PyramidPooling:get_config()
+  local S = require "dnn.layers.serialization"
   local c = Layer.get_config(self)
-  c.levels, c.pooling, c.data_format = self.levels, self.pooling, self.data_format
+  c.levels, c.pooling, c.data_format = S.copy(self.levels), self.pooling, self.data_format
   return c
+end
+
+function PyramidPooling._config_to_args(c, who)
+  if c.pooling ~= nil and c.pooling ~= "max" and c.pooling ~= "avg" then
+    error(("%s: 'pooling' must be \"max\" or \"avg\", got %s"):format(who, tostring(c.pooling)), 0)
+  end
 end
 
 return P

@@ -16,9 +16,12 @@ function ReLU:call(x)
 end
 function ReLU:compute_output_shape(s) return s end
 
+-- Keras casts these to float32 before writing them (0.0, not 0).
 function ReLU:get_config()
+  local S = require "dnn.layers.serialization"
   local c = Layer.get_config(self)
-  c.max_value, c.negative_slope, c.threshold = self.max_value, self.negative_slope, self.threshold
+  c.max_value = self.max_value == nil and S.null or S.f32(self.max_value)
+  c.negative_slope, c.threshold = S.f32(self.negative_slope), S.f32(self.threshold)
   return c
 end
 

@@ -25,9 +25,16 @@ function Reshape:compute_output_shape(s)
 end
 
 function Reshape:get_config()
+  local S = require "dnn.layers.serialization"
   local c = Layer.get_config(self)
-  c.target_shape = self.target_shape
+  c.target_shape = S.copy(self.target_shape)
   return c
+end
+
+function Reshape._config_to_args(c, who)
+  local S = require "dnn.layers.serialization"
+  S.require_keys(c, { "target_shape" }, who)
+  c.target_shape = S.int_list(c.target_shape, who, "target_shape")
 end
 
 return Reshape

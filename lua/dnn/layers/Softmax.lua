@@ -14,9 +14,16 @@ function Softmax:call(x) return dnn.F.softmax(x, { axis = self.axis }) end
 function Softmax:compute_output_shape(s) return s end
 
 function Softmax:get_config()
+  local S = require "dnn.layers.serialization"
   local c = Layer.get_config(self)
-  c.axis = self.axis
+  c.axis = S.axis_to_keras(self.axis)
   return c
+end
+
+function Softmax._config_to_args(c, who)
+  local S = require "dnn.layers.serialization"
+  if type(c.axis) == "table" and #c.axis == 1 then c.axis = c.axis[1] end
+  if c.axis ~= nil then c.axis = S.axis_from_keras(c.axis, who) end
 end
 
 return Softmax

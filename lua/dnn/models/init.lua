@@ -13,6 +13,8 @@ dnn.Model, dnn.Sequential, dnn.Input = Model, Sequential, KT.Input
 dnn.layers.Input = KT.Input
 dnn.layers.register("Model", Model)
 dnn.layers.register("Sequential", Sequential)
+require "dnn.models.config" -- get_config/from_config, to_json, model_from_json
+require "dnn.models.h5"     -- save/load_model, save_weights/load_weights
 
 -- dnn.utils.compute_class_weight("balanced", classes, y) = n_samples / (n_classes * bincount(y))
 local utils = dnn.utils or {}
