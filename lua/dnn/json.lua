@@ -43,10 +43,49 @@ local escapes = {
   ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t",
 }
 
-local function encode_string(s)
-  return '"' .. s:gsub('[%c"\\]', function(c)
-    return escapes[c] or ("\\u%04x"):format(c:byte())
-  end) .. '"'
+-- "$.layers[2].config" (JSONPath), shortened in the middle when deep.
+local function path_str(path)
+  if #path > 16 then
+    return "$" .. table.concat(path, "", 1, 8) .. "..." .. table.concat(path, "", #path - 5, #path)
+  end
+  return "$" .. table.concat(path)
+end
+
+-- Strings as Python's json.dumps writes them (ensure_ascii): printable
+-- ASCII as is, \n \t ... by name, every other character as \uXXXX (lower
+-- case hex; a surrogate pair past U+FFFF).  Lone surrogates (which a \ud800
+-- escape decodes to) come back out as they went in.  A string that is not
+-- UTF-8 has no JSON form.
+local function encode_string(s, path)
+  if not s:find("[^\32-\126]") then
+    if not s:find('["\\]') then return '"' .. s .. '"' end
+    return '"' .. s:gsub('["\\]', escapes) .. '"'
+  end
+  local out, n = {}, 0
+  local ok, err = pcall(function()
+    for _, cp in utf8.codes(s, true) do
+      local piece
+      if cp >= 32 and cp <= 126 then
+        piece = escapes[string.char(cp)] or string.char(cp)
+      elseif cp < 128 then
+        piece = escapes[string.char(cp)] or ("\\u%04x"):format(cp)
+      elseif cp < 0x10000 then
+        piece = ("\\u%04x"):format(cp)
+      elseif cp <= 0x10FFFF then
+        local v = cp - 0x10000
+        piece = ("\\u%04x\\u%04x"):format(0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF))
+      else
+        error("code point past U+10FFFF", 0)
+      end
+      n = n + 1
+      out[n] = piece
+    end
+  end)
+  if not ok then
+    error(("json.encode: the string at %s is not valid UTF-8 (%s), so it has no JSON form")
+      :format(path_str(path or {}), tostring(err):gsub("^.-: ", "")), 0)
+  end
+  return '"' .. table.concat(out) .. '"'
 end
 
 -- A float as Python's repr writes it: the shortest digits that read back to
@@ -83,10 +122,6 @@ local function encode_float(x)
 end
 M.format_float = encode_float
 
-local function path_str(path)
-  return "$" .. table.concat(path)
-end
-
 local encode_value
 
 -- Array or object?  Marked arrays and tables with keys exactly 1..n are
@@ -114,7 +149,7 @@ end
 
 local function encode_table(t, path, seen, opts, depth)
   if seen[t] then error(("json.encode: the table at %s contains itself (a cycle)"):format(path_str(path)), 0) end
-  if depth > MAX_DEPTH then error(("json.encode: nesting deeper than %d at %s"):format(MAX_DEPTH, path_str(path)), 0) end
+  if depth >= MAX_DEPTH then error(("json.encode: nesting deeper than %d at %s"):format(MAX_DEPTH, path_str(path)), 0) end
   seen[t] = true
   local kind, n = classify(t, path)
   local parts = {}
@@ -141,7 +176,7 @@ local function encode_table(t, path, seen, opts, depth)
   if opts.sort_keys ~= false then table.sort(keys) end
   for i, k in ipairs(keys) do
     path[#path + 1] = "." .. k
-    parts[i] = inner_pad .. encode_string(k) .. ": " .. encode_value(t[k], path, seen, opts, depth + 1)
+    parts[i] = inner_pad .. encode_string(k, path) .. ": " .. encode_value(t[k], path, seen, opts, depth + 1)
     path[#path] = nil
   end
   seen[t] = nil
@@ -157,7 +192,7 @@ function encode_value(v, path, seen, opts, depth)
     if math.type(v) == "integer" then return ("%d"):format(v) end
     return encode_float(v)
   end
-  if tv == "string" then return encode_string(v) end
+  if tv == "string" then return encode_string(v, path) end
   if tv == "table" and not dnn.is_tensor(v) then return encode_table(v, path, seen, opts, depth) end
   local what = dnn.is_tensor(v) and "a tensor" or ("a " .. tv)
   error(("json.encode: %s at %s cannot be written as JSON (numbers, strings, booleans, null, tables only)")
@@ -220,7 +255,12 @@ local function decode_string(s, pos)
   while true do
     local j = s:find('["\\%c]', i)
     if not j then fail(s, pos, "unterminated string (no closing quote)") end
-    out[#out + 1] = s:sub(i, j - 1)
+    local piece = s:sub(i, j - 1)
+    if piece:find("[\128-\255]") then
+      local ok, bad = utf8.len(piece, 1, -1, true)
+      if not ok then fail(s, i + bad - 1, "invalid UTF-8 in a string") end
+    end
+    out[#out + 1] = piece
     local c = s:sub(j, j)
     if c == '"' then return table.concat(out), j + 1 end
     if c ~= "\\" then fail(s, j, ("control character \\%d inside a string (escape it)"):format(c:byte())) end
@@ -275,12 +315,15 @@ local function decode_number(s, pos)
     i, is_float = k, true
   end
   local text = s:sub(pos, i - 1)
+  local v = tonumber(text)
   if not is_float then
     -- integers stay integers; ones past 64 bits become floats, as in Lua
-    local v = math.tointeger(tonumber(text))
-    if v then return v, i end
+    local int = math.tointeger(v)
+    if int then return int, i end
   end
-  return tonumber(text) + 0.0, i
+  -- (not v + 0.0, which turns -0.0 into 0.0)
+  if math.type(v) == "integer" then v = v * 1.0 end
+  return v, i
 end
 
 local literals = { ["true"] = true, ["false"] = false, null = "null", NaN = 0 / 0, Infinity = math.huge }
@@ -331,9 +374,9 @@ local function decode_object(s, pos, depth)
 end
 
 function decode_value(s, pos, depth)
-  if depth > MAX_DEPTH then fail(s, pos, ("nesting deeper than %d"):format(MAX_DEPTH)) end
   pos = skip_ws(s, pos)
   local c = s:sub(pos, pos)
+  if depth >= MAX_DEPTH and (c == "[" or c == "{") then fail(s, pos, ("nesting deeper than %d"):format(MAX_DEPTH)) end
   if c == "{" then return decode_object(s, pos, depth) end
   if c == "[" then return decode_array(s, pos, depth) end
   if c == '"' then return decode_string(s, pos) end
