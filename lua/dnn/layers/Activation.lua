@@ -21,12 +21,10 @@ function Activation:get_config()
   return c
 end
 
-function Activation._config_to_args(c, who)
+function Activation._config_to_args(c, who, custom_objects)
   local S = require "dnn.layers.serialization"
   S.require_keys(c, { "activation" }, who)
-  if type(c.activation) ~= "string" then
-    error(("%s: 'activation' must be an activation name, got %s"):format(who, S.describe(c.activation)), 0)
-  end
+  c.activation = S.deserialize_activation(c.activation, who, custom_objects) or "linear"
 end
 
 return Activation

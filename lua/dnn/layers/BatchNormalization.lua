@@ -62,6 +62,8 @@ function BN:get_config()
   local rank = self._build_input_shape and #self._build_input_shape
   if self.built and rank then
     c.axis = { S.axis_to_keras_built(self.axis, rank) }
+  elseif self._axis_list then -- from a config that gave it as a list ([1])
+    c.axis = { S.axis_to_keras(self.axis) }
   else
     c.axis = S.axis_to_keras(self.axis)
   end
@@ -81,6 +83,7 @@ function BN._config_to_args(c, who, custom_objects)
   S.refuse(c, { "beta_constraint", "gamma_constraint", "renorm", "renorm_clipping", "virtual_batch_size",
     "synchronized" }, who)
   c.renorm_momentum = nil
+  S.check(c, who, { axis = "axes", momentum = "number", epsilon = "positive", center = "bool", scale = "bool" })
   if type(c.axis) == "table" then
     if #c.axis ~= 1 then
       error(("%s: axis %s: dnnlua normalises over one axis"):format(who, require("dnn.json").encode(c.axis)), 0)
@@ -94,6 +97,12 @@ function BN._config_to_args(c, who, custom_objects)
   end
   c.beta_regularizer = S.deserialize_regularizer(c.beta_regularizer, who, "beta_regularizer", custom_objects)
   c.gamma_regularizer = S.deserialize_regularizer(c.gamma_regularizer, who, "gamma_regularizer", custom_objects)
+end
+
+-- An axis given as a list ([3], as Keras writes a built layer's) is written
+-- back as a list.
+function BN._config_after(layer, _, cfg)
+  if type(cfg.axis) == "table" then layer._axis_list = true end
 end
 
 return BN

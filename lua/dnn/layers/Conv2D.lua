@@ -81,11 +81,14 @@ end
 function Conv2D._config_to_args(c, who, custom_objects)
   local S = require "dnn.layers.serialization"
   S.require_keys(c, { "filters", "kernel_size" }, who)
+  S.check(c, who, { filters = "posint", kernel_size = "pair", strides = "pair", dilation_rate = "pair",
+    padding = { "valid", "same" }, data_format = { "channels_last", "channels_first" }, groups = "posint",
+    use_bias = "bool" })
   S.refuse(c, { "activity_regularizer", "kernel_constraint", "bias_constraint" }, who)
   c.kernel_size = S.int_list(c.kernel_size, who, "kernel_size", 2)
   if c.strides ~= nil then c.strides = S.int_list(c.strides, who, "strides", 2) end
   if c.dilation_rate ~= nil then c.dilation_rate = S.int_list(c.dilation_rate, who, "dilation_rate", 2) end
-  if c.activation == "linear" then c.activation = nil end
+  c.activation = S.deserialize_activation(c.activation, who, custom_objects)
   c.kernel_initializer = S.deserialize_initializer(c.kernel_initializer, who, "kernel_initializer", custom_objects)
   c.bias_initializer = S.deserialize_initializer(c.bias_initializer, who, "bias_initializer", custom_objects)
   c.kernel_regularizer = S.deserialize_regularizer(c.kernel_regularizer, who, "kernel_regularizer", custom_objects)

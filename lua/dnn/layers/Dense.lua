@@ -70,8 +70,9 @@ end
 function Dense._config_to_args(c, who, custom_objects)
   local S = require "dnn.layers.serialization"
   S.require_keys(c, { "units" }, who)
+  S.check(c, who, { units = "posint", use_bias = "bool" })
   S.refuse(c, { "activity_regularizer", "kernel_constraint", "bias_constraint" }, who)
-  if c.activation == "linear" then c.activation = nil end
+  c.activation = S.deserialize_activation(c.activation, who, custom_objects)
   c.kernel_initializer = S.deserialize_initializer(c.kernel_initializer, who, "kernel_initializer", custom_objects)
   c.bias_initializer = S.deserialize_initializer(c.bias_initializer, who, "bias_initializer", custom_objects)
   c.kernel_regularizer = S.deserialize_regularizer(c.kernel_regularizer, who, "kernel_regularizer", custom_objects)

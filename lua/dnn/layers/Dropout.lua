@@ -29,6 +29,7 @@ end
 function Dropout._config_to_args(c, who)
   local S = require "dnn.layers.serialization"
   S.require_keys(c, { "rate" }, who)
+  S.check(c, who, { rate = "rate", seed = "int" })
   S.refuse(c, { "noise_shape" }, who)
 end
 

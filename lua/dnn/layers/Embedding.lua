@@ -8,7 +8,15 @@ local Embedding = Layer:extend("Embedding")
 function Embedding:init(...)
   local a = Layer.parse_args(Embedding, { "input_dim", "output_dim" }, { "embeddings_initializer",
     "embeddings_regularizer", "mask_zero", "input_length" }, ...)
-  Layer.init(self, a)
+  -- input_dim is the vocabulary size here, not Layer's input_dim= (an input
+  -- shape); the input shape is (input_length,) when given, as in Keras
+  local base = {}
+  for k, v in pairs(a) do base[k] = v end
+  base.input_dim = nil
+  if base.input_shape == nil and base.batch_input_shape == nil and math.type(a.input_length) == "integer" then
+    base.input_shape = { a.input_length }
+  end
+  Layer.init(self, base)
   for _, k in ipairs({ "input_dim", "output_dim" }) do
     if math.type(a[k]) ~= "integer" or a[k] < 1 then
       error(("Embedding: %s must be a positive integer, got %s"):format(k, tostring(a[k])), 3)
@@ -47,6 +55,11 @@ end
 function Embedding._config_to_args(c, who, custom_objects)
   local S = require "dnn.layers.serialization"
   S.require_keys(c, { "input_dim", "output_dim" }, who)
+  S.check(c, who, { input_dim = "posint", output_dim = "posint", mask_zero = "bool" })
+  if c.input_length ~= nil and math.type(c.input_length) ~= "integer" and not S.is_int_list(c.input_length) then
+    error(("%s: 'input_length' must be an integer, a list of them or null, got %s")
+      :format(who, S.describe(c.input_length)), 0)
+  end
   S.refuse(c, { "activity_regularizer", "embeddings_constraint", "sparse" }, who)
   c.embeddings_initializer = S.deserialize_initializer(c.embeddings_initializer, who, "embeddings_initializer",
     custom_objects)

@@ -27,6 +27,8 @@ function Flatten:get_config()
 end
 
 function Flatten._config_to_args(c, who)
+  local S = require "dnn.layers.serialization"
+  S.check(c, who, { data_format = { "channels_last", "channels_first" } })
   if c.data_format ~= nil and c.data_format ~= "channels_last" then
     error(("%s: data_format '%s' is not supported (dnnlua flattens in channels_last order)")
       :format(who, tostring(c.data_format)), 0)

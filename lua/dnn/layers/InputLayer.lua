@@ -21,6 +21,7 @@ end
 
 function InputLayer._config_to_args(c, who)
   local S = require "dnn.layers.serialization"
+  S.check(c, who, { sparse = "bool", ragged = "bool" })
   S.refuse(c, { "sparse", "ragged", "type_spec", "optional" }, who)
 end
 

@@ -296,42 +296,57 @@ end
 
 -- The generic from_config: nulls are defaults, batch_input_shape becomes
 -- input_shape, class-specific keys go through cls._config_to_args(c, who,
--- custom_objects), and cls._config_after(layer, c) restores what the
--- constructor does not take.
+-- custom_objects) (which checks their types and turns Keras spellings into
+-- constructor arguments), and cls._config_after(layer, c) restores what the
+-- constructor does not take.  Keys the class does not know are refused by
+-- its constructor (as Keras's cls(**config) raises TypeError), naming the key.
+-- Errors name the class and the layer ("Dense.from_config: layer 'd1':
+-- 'units' must be a positive integer, got string \"ten\"") and carry no
+-- Lua positions: the config, not the code, is at fault.
 function Layer._from_config(cls, cfg, custom_objects)
   local S = require "dnn.layers.serialization"
   local who = (rawget(cls, "__name") or "Layer") .. ".from_config"
   if type(cfg) ~= "table" or dnn.is_tensor(cfg) or class.of(cfg) then
-    error(("%s: the config must be a table (a layer's get_config()), got %s"):format(who, S.describe(cfg)), 3)
+    error(("%s: the config must be a table (a layer's get_config()), got %s"):format(who, S.describe(cfg)), 0)
   end
+  if type(cfg.name) == "string" then who = ("%s: layer '%s'"):format(who, cfg.name) end
   local c = S.strip_nulls(cfg)
   local ok, err = pcall(function()
+    for k in pairs(c) do
+      if type(k) ~= "string" then
+        error(("%s: config keys must be strings, got %s"):format(who, S.describe(k)), 0)
+      end
+    end
     if c.name ~= nil and type(c.name) ~= "string" then
       error(("%s: 'name' must be a string, got %s"):format(who, S.describe(c.name)), 0)
     end
     if c.trainable ~= nil and type(c.trainable) ~= "boolean" then
       error(("%s: 'trainable' must be a boolean, got %s"):format(who, S.describe(c.trainable)), 0)
     end
-    if type(c.dtype) == "table" then -- a dtype policy {class_name="Policy", config={name=}}
-      c.dtype = type(c.dtype.config) == "table" and c.dtype.config.name or nil
-    end
-    if c.dtype ~= nil then
-      if type(c.dtype) ~= "string" then
-        error(("%s: 'dtype' must be a dtype name, got %s"):format(who, S.describe(c.dtype)), 0)
+    if type(c.dtype) == "table" and not dnn.is_tensor(c.dtype) then -- a dtype policy {class_name="Policy", config={name=}}
+      local name = type(c.dtype.config) == "table" and c.dtype.config.name or nil
+      if type(name) == "string" and name:match("^mixed_") then
+        error(("%s: dtype policy '%s' is not supported (dnnlua layers compute in one dtype)"):format(who, name), 0)
       end
-      if c.dtype:match("^mixed_") then
-        error(("%s: dtype policy '%s' is not supported (dnnlua layers compute in one dtype)"):format(who, c.dtype), 0)
-      end
+      c.dtype = name
+      if c.dtype == nil then error(("%s: 'dtype' policy has no config.name"):format(who), 0) end
     end
+    if c.dtype ~= nil then S.check_dtype(c.dtype, who, rawget(cls, "__name") == "InputLayer") end
     local b = c.batch_input_shape or c.batch_shape
     c.batch_input_shape, c.batch_shape = nil, nil
+    -- unknown sizes past the batch dim (nil): the layer builds on its first call
     if b ~= nil then c.input_shape = S.shape_from_batch(b, who, "batch_input_shape") end
     local to_args = rawget(cls, "_config_to_args") or cls._config_to_args
     if to_args then to_args(c, who, custom_objects) end
   end)
-  if not ok then error(err, 3) end
+  if not ok then error(S.clean_error(err), 0) end
   local ok2, layer = pcall(cls, c)
-  if not ok2 then error(("%s: %s"):format(who, tostring(layer)), 3) end
+  if not ok2 then
+    local msg = S.clean_error(layer)
+    local cname = rawget(cls, "__name") or "Layer"
+    if msg:sub(1, #cname + 2) == cname .. ": " then msg = msg:sub(#cname + 3) end
+    error(("%s: %s"):format(who, msg), 0)
+  end
   if cls._config_after then cls._config_after(layer, c, cfg) end
   return layer
 end

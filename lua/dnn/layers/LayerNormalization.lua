@@ -59,11 +59,12 @@ end
 
 function LN._config_to_args(c, who, custom_objects)
   local S = require "dnn.layers.serialization"
+  S.check(c, who, { axis = "axes", epsilon = "positive", center = "bool", scale = "bool" })
   S.refuse(c, { "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint", "rms_scaling" }, who)
   if type(c.axis) == "table" then
     local axes = {}
     for i, k in ipairs(c.axis) do axes[i] = S.axis_from_keras(k, who) end
-    c.axis = #axes == 1 and axes[1] or axes
+    c.axis = axes -- kept a list, so get_config writes a list again
   elseif c.axis ~= nil then
     c.axis = S.axis_from_keras(c.axis, who)
   end

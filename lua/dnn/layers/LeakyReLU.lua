@@ -21,4 +21,9 @@ function LeakyReLU:get_config()
   return c
 end
 
+function LeakyReLU._config_to_args(c, who)
+  local S = require "dnn.layers.serialization"
+  S.check(c, who, { alpha = "number", negative_slope = "number" })
+end
+
 return LeakyReLU

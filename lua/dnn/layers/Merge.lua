@@ -29,6 +29,7 @@ function Concatenate:get_config()
 end
 function Concatenate._config_to_args(c, who)
   local S = require "dnn.layers.serialization"
+  S.check(c, who, { axis = "axis" })
   if c.axis ~= nil then c.axis = S.axis_from_keras(c.axis, who) end
 end
 

@@ -35,6 +35,8 @@ local function windowed(name, fn)
   end
   function cls._config_to_args(c, who)
     local S = require "dnn.layers.serialization"
+    S.check(c, who, { pool_size = "pair", strides = "pair", padding = { "valid", "same" },
+      data_format = { "channels_last", "channels_first" } })
     if c.pool_size ~= nil then c.pool_size = S.int_list(c.pool_size, who, "pool_size", 2) end
     if c.strides ~= nil then c.strides = S.int_list(c.strides, who, "strides", 2) end
   end
@@ -59,6 +61,10 @@ local function global(name, fn)
     local c = Layer.get_config(self)
     c.data_format, c.keepdims = self.data_format, self.keepdims
     return c
+  end
+  function cls._config_to_args(c, who)
+    local S = require "dnn.layers.serialization"
+    S.check(c, who, { data_format = { "channels_last", "channels_first" }, keepdims = "bool" })
   end
   return cls
 end
@@ -93,6 +99,12 @@ function PyramidPooling:get_config()
 end
 
 function PyramidPooling._config_to_args(c, who)
+  local S = require "dnn.layers.serialization"
+  S.check(c, who, { data_format = { "channels_last", "channels_first" } })
+  if c.levels ~= nil and not (math.type(c.levels) == "integer" and c.levels >= 1)
+      and not (S.is_int_list(c.levels, nil, 1) and #c.levels >= 1) then
+    error(("%s: 'levels' must be a positive integer or a list of them, got %s"):format(who, S.describe(c.levels)), 0)
+  end
   if c.pooling ~= nil and c.pooling ~= "max" and c.pooling ~= "avg" then
     error(("%s: 'pooling' must be \"max\" or \"avg\", got %s"):format(who, tostring(c.pooling)), 0)
   end

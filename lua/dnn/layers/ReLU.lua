@@ -25,4 +25,9 @@ function ReLU:get_config()
   return c
 end
 
+function ReLU._config_to_args(c, who)
+  local S = require "dnn.layers.serialization"
+  S.check(c, who, { max_value = "nonneg", negative_slope = "nonneg", threshold = "number" })
+end
+
 return ReLU

@@ -35,6 +35,13 @@ function Reshape._config_to_args(c, who)
   local S = require "dnn.layers.serialization"
   S.require_keys(c, { "target_shape" }, who)
   c.target_shape = S.int_list(c.target_shape, who, "target_shape")
+  local unknown = 0
+  for i, d in ipairs(c.target_shape) do
+    if d == -1 then unknown = unknown + 1 end
+    if d < -1 or d == 0 or unknown > 1 then
+      error(("%s: 'target_shape' entry %d is %d; sizes are positive, with at most one -1"):format(who, i, d), 0)
+    end
+  end
 end
 
 return Reshape

@@ -22,7 +22,13 @@ end
 
 function Softmax._config_to_args(c, who)
   local S = require "dnn.layers.serialization"
-  if type(c.axis) == "table" and #c.axis == 1 then c.axis = c.axis[1] end
+  S.check(c, who, { axis = "axes" })
+  if type(c.axis) == "table" then
+    if #c.axis ~= 1 then
+      error(("%s: 'axis' %s: dnnlua's Softmax takes one axis"):format(who, require("dnn.json").encode(c.axis)), 0)
+    end
+    c.axis = c.axis[1]
+  end
   if c.axis ~= nil then c.axis = S.axis_from_keras(c.axis, who) end
 end
 

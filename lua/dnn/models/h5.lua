@@ -665,6 +665,26 @@ local function deserialize_spec(v, deser, custom)
   return out
 end
 
+-- tf.keras 2.11+ optimizer configs carry keys dnnlua's optimizers do not
+-- take (EMA of the weights, XLA, the legacy flag): dropped when they hold
+-- their no-op values, refused otherwise (the run could not continue as saved).
+local OPTIMIZER_NOOP_KEYS = { use_ema = false, ema_momentum = "any", ema_overwrite_frequency = "any",
+  jit_compile = "any", is_legacy_optimizer = false, decay = 0 }
+local function optimizer_config(oc)
+  local c = type(oc.config) == "table" and oc.config or nil
+  if not c then return oc end
+  local out = {}
+  for k, v in pairs(c) do
+    local noop = OPTIMIZER_NOOP_KEYS[k]
+    if noop == nil then
+      out[k] = v
+    elseif noop ~= "any" and v ~= noop then
+      error(("optimizer_config: '%s' = %s is not supported by dnnlua's %s"):format(k, tostring(v), oc.class_name), 0)
+    end
+  end
+  return { class_name = oc.class_name, config = out }
+end
+
 -- Keras's compile_args_from_training_config, then compile.
 function Reader:compile_from(model, text, custom)
   local ok, tc = pcall(json.decode, text)
@@ -677,7 +697,7 @@ function Reader:compile_from(model, text, custom)
   end
   local args = {}
   local ok2, err = pcall(function()
-    args.optimizer = deserialize_spec(oc, dnn.optimizers.deserialize, custom)
+    args.optimizer = deserialize_spec(optimizer_config(oc), dnn.optimizers.deserialize, custom)
     args.loss = deserialize_spec(tc.loss, dnn.losses.deserialize, custom)
     local metrics = deserialize_spec(tc.metrics, dnn.metrics.deserialize, custom)
     local weighted = deserialize_spec(tc.weighted_metrics, dnn.metrics.deserialize, custom)
