@@ -27,6 +27,7 @@ require "dnn.metrics"
 require "dnn.callbacks"
 require "dnn.callbacks.dss"
 require "dnn.models"
+require "dnn.train"
 dnn.help = require "dnn.help"
 
 return dnn
