@@ -22,5 +22,6 @@ M.CSVLogger = require "dnn.callbacks.CSVLogger"
 M.LambdaCallback = require "dnn.callbacks.LambdaCallback"
 M.BackupAndRestore = require "dnn.callbacks.BackupAndRestore"
 M.ModelCheckpoint = require "dnn.callbacks.ModelCheckpoint"
+M.TensorBoard = require "dnn.callbacks.TensorBoard"
 
 return M
