@@ -211,6 +211,19 @@ describe("layer get_config / from_config against tf.keras 2.15", function()
     assert_error({ "'levels'" }, L.PyramidPooling.from_config, { name = "pp", levels = { 0 } })
   end)
 
+  it("from_config is bound to every class: Dense.from_config(c), Dense:from_config(c), Layer.from_config(Dense, c)",
+    function()
+      local c = L.Dense { 3, activation = "relu", name = "bound" }:get_config()
+      for _, l in ipairs({ L.Dense.from_config(c), L.Dense:from_config(c), L.Layer.from_config(L.Dense, c) }) do
+        assert.are.equal("Dense", class.name(l))
+        assert.are.equal(canon(c), canon(l:get_config()))
+      end
+      -- the config given is not modified
+      local before = canon(c)
+      L.Dense.from_config(c)
+      assert.are.equal(before, canon(c))
+    end)
+
   it("keeps Keras's 0-based axes and dnnlua's 1-based ones consistent", function()
     local function from(id)
       for _, fx in ipairs(LAYER_FIX) do
