@@ -63,7 +63,7 @@ local function split_args(...)
     for k in pairs(last) do
       if type(k) == "string" then has_key = true break end
     end
-    if has_key or n == 1 then
+    if has_key or n == 1 or next(last) == nil then
       local pos = {}
       for i = 1, n - 1 do pos[#pos + 1] = args[i] end
       for i = 1, #last do pos[#pos + 1] = last[i] end
@@ -155,6 +155,12 @@ function Sampler:get_state() return { generator = self.gen:get_state() } end
 function Sampler:set_state(s) self.gen:set_state(s.generator) end
 
 function M.sample(...)
+  local first = ...
+  if select("#", ...) == 1 and is_plain(first) and next(first) ~= nil and first.weights == nil
+      and first.random_state == nil and first.sequence == nil
+      and type(first[1]) ~= "table" and not dnn.is_tensor(first[1]) then
+    return Sampler("sample", first, nil, nil) -- sample(list): the list is the sequence
+  end
   local pos, opts = split_args(...)
   check_keys("sample", opts, { weights = true, random_state = true, sequence = true })
   local seq = pos[1] or opts.sequence
