@@ -1,0 +1,217 @@
+/* dnn.core._dist: the C half of dnn.distributed (lua/dnn/distributed/).
+ * Thin: argument checks and conversions; the collectives are in src/dist/.
+ * Ranks are 0-based ids here as in MPI; lists of tensors are Lua arrays. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dist/dist.h"
+#include "lutil.h"
+
+void dnnL_open_dist(lua_State *L);
+
+/* The tensors of the array at idx, in a userdata the GC owns (no leak when a
+ * later check raises). */
+static dnn_tensor **check_list(lua_State *L, int idx, int *n, const char *fname) {
+  luaL_checktype(L, idx, LUA_TTABLE);
+  lua_Integer len = luaL_len(L, idx);
+  if (len > 1 << 20) luaL_error(L, "%s: too many tensors (%d)", fname, (int)len);
+  dnn_tensor **ts = lua_newuserdatauv(L, sizeof(dnn_tensor *) * (size_t)(len ? len : 1), 0);
+  for (lua_Integer i = 1; i <= len; i++) {
+    lua_geti(L, idx, i);
+    ts[i - 1] = dnnL_totensor(L, -1);
+    if (!ts[i - 1])
+      luaL_error(L, "%s: entry %d of the list is a %s, not a tensor", fname, (int)i, luaL_typename(L, -1));
+    lua_pop(L, 1);
+  }
+  *n = (int)len;
+  return ts;
+}
+
+static int l_init(lua_State *L) {
+  dnnL_check(L, dnn_dist_init());
+  return 0;
+}
+
+static int l_bool(lua_State *L, bool v) {
+  lua_pushboolean(L, v);
+  return 1;
+}
+static int l_initialized(lua_State *L) { return l_bool(L, dnn_dist_initialized()); }
+static int l_launched(lua_State *L) { return l_bool(L, dnn_dist_launched()); }
+static int l_mpi_compiled(lua_State *L) { return l_bool(L, dnn_dist_mpi_compiled()); }
+static int l_nccl_compiled(lua_State *L) { return l_bool(L, dnn_dist_nccl_compiled()); }
+static int l_broken(lua_State *L) { return l_bool(L, dnn_dist_broken()); }
+
+static int l_int(lua_State *L, int v) {
+  lua_pushinteger(L, v);
+  return 1;
+}
+static int l_rank(lua_State *L) { return l_int(L, dnn_dist_rank()); }
+static int l_size(lua_State *L) { return l_int(L, dnn_dist_size()); }
+static int l_local_rank(lua_State *L) { return l_int(L, dnn_dist_local_rank()); }
+static int l_local_size(lua_State *L) { return l_int(L, dnn_dist_local_size()); }
+
+static int l_backend(lua_State *L) {
+  lua_pushstring(L, dnn_dist_backend());
+  return 1;
+}
+
+static int l_processor_name(lua_State *L) {
+  lua_pushstring(L, dnn_dist_processor_name());
+  return 1;
+}
+
+static int l_set_timeout(lua_State *L) {
+  dnn_dist_set_timeout((double)luaL_checknumber(L, 1));
+  return 0;
+}
+
+static int l_timeout(lua_State *L) {
+  lua_pushnumber(L, dnn_dist_timeout());
+  return 1;
+}
+
+static int l_barrier(lua_State *L) {
+  dnnL_check(L, dnn_dist_barrier());
+  return 0;
+}
+
+/* allreduce(list, {op=, prescale=, divide_by=, bucket_bytes=, inplace=})
+ * -> a list of new tensors, or nothing when inplace. */
+static int l_allreduce(lua_State *L) {
+  int n;
+  lua_settop(L, 2);
+  dnn_tensor **ts = check_list(L, 1, &n, "allreduce");
+  int opts = lua_istable(L, 2) ? 2 : 0;
+  dnn_dist_reduce_opts o = {.op = DNN_DIST_SUM};
+  if (dnnL_getopt(L, opts, "op") != LUA_TNIL) {
+    const char *name = luaL_checkstring(L, -1);
+    int op = dnn_dist_op_from_name(name);
+    if (op < 0)
+      return luaL_error(L, "allreduce: unknown op '%s' (ops: sum, average, min, max, prod)", name);
+    o.op = (dnn_dist_op)op;
+  }
+  lua_pop(L, 1);
+  o.prescale = dnnL_optnumber_field(L, opts, "prescale", 1.0);
+  o.divide_by = dnnL_optnumber_field(L, opts, "divide_by", 1.0);
+  lua_Integer bb = dnnL_optinteger_field(L, opts, "bucket_bytes", 0);
+  if (bb < 0) return luaL_error(L, "allreduce: bucket_bytes must be >= 0");
+  o.bucket_bytes = (size_t)bb;
+  if (dnnL_optboolean_field(L, opts, "inplace", 0)) {
+    dnnL_check(L, dnn_dist_allreduce(n, ts, NULL, &o));
+    return 0;
+  }
+  dnn_tensor **out = lua_newuserdatauv(L, sizeof(dnn_tensor *) * (size_t)(n ? n : 1), 0);
+  dnnL_check(L, dnn_dist_allreduce(n, ts, out, &o));
+  /* the results are views of a few fused buffers: tell the GC their bytes once */
+  size_t bytes = 0;
+  for (int i = 0; i < n; i++) bytes += (size_t)dnn_numel(out[i]) * dnn_dtype_size((dnn_dtype)out[i]->dtype);
+  lua_createtable(L, n, 1);
+  for (int i = 0; i < n; i++) {
+    dnnL_push(L, out[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_pushinteger(L, n);
+  lua_setfield(L, -2, "n");
+  dnnL_account(L, bytes);
+  return 1;
+}
+
+/* broadcast(list, root, bucket_bytes): in place. */
+static int l_broadcast(lua_State *L) {
+  lua_Integer root = luaL_optinteger(L, 2, 0);
+  lua_Integer bb = luaL_optinteger(L, 3, 0);
+  lua_settop(L, 3);
+  int n;
+  dnn_tensor **ts = check_list(L, 1, &n, "broadcast");
+  if (root < 0 || root > 1 << 30) return luaL_error(L, "broadcast: root %d is not a rank", (int)root);
+  if (bb < 0) return luaL_error(L, "broadcast: bucket_bytes must be >= 0");
+  dnnL_check(L, dnn_dist_broadcast_(n, ts, (int)root, (size_t)bb));
+  return 0;
+}
+
+static int l_allgather(lua_State *L) {
+  return dnnL_push(L, dnn_dist_allgather(dnnL_checktensor(L, 1)));
+}
+
+/* allgather_string(s) -> {s_rank0, s_rank1, ...} */
+static int l_allgather_string(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  int size = dnn_dist_size();
+  size_t *lens = lua_newuserdatauv(L, sizeof(size_t) * (size_t)size, 0);
+  char *buf = NULL;
+  dnnL_check(L, dnn_dist_allgather_bytes(s, len, &buf, lens));
+  /* copy into a buffer the GC owns, so no Lua call below holds malloc'd memory
+   * (only this one allocation could raise, out of memory, before the free) */
+  size_t total = 0;
+  for (int r = 0; r < size; r++) total += lens[r];
+  char *copy = lua_newuserdatauv(L, total ? total : 1, 0);
+  memcpy(copy, buf, total);
+  free(buf);
+  lua_createtable(L, size, 0);
+  size_t off = 0;
+  for (int r = 0; r < size; r++) {
+    lua_pushlstring(L, copy + off, lens[r]);
+    lua_rawseti(L, -2, r + 1);
+    off += lens[r];
+  }
+  return 1;
+}
+
+static int l_abort(lua_State *L) {
+  dnnL_check(L, dnn_dist_abort((int)luaL_optinteger(L, 1, 1)));
+  return 0;
+}
+
+static int l_stats(lua_State *L) {
+  dnn_dist_stats s = dnn_dist_get_stats();
+  lua_createtable(L, 0, 4);
+  lua_pushinteger(L, (lua_Integer)s.collectives);
+  lua_setfield(L, -2, "collectives");
+  lua_pushinteger(L, (lua_Integer)s.reduce_calls);
+  lua_setfield(L, -2, "reduce_calls");
+  lua_pushinteger(L, (lua_Integer)s.buckets);
+  lua_setfield(L, -2, "buckets");
+  lua_pushinteger(L, (lua_Integer)s.bytes);
+  lua_setfield(L, -2, "bytes");
+  return 1;
+}
+
+static int l_nccl_selftest(lua_State *L) {
+  double got = 0, want = 0;
+  dnnL_check(L, dnn_dist_nccl_selftest((int64_t)luaL_optinteger(L, 1, 1 << 20), &got, &want));
+  lua_pushnumber(L, got);
+  lua_pushnumber(L, want);
+  return 2;
+}
+
+void dnnL_open_dist(lua_State *L) {
+  static const luaL_Reg fns[] = {
+      {"init", l_init},
+      {"initialized", l_initialized},
+      {"launched", l_launched},
+      {"mpi_compiled", l_mpi_compiled},
+      {"nccl_compiled", l_nccl_compiled},
+      {"broken", l_broken},
+      {"rank", l_rank},
+      {"size", l_size},
+      {"local_rank", l_local_rank},
+      {"local_size", l_local_size},
+      {"backend", l_backend},
+      {"processor_name", l_processor_name},
+      {"set_timeout", l_set_timeout},
+      {"timeout", l_timeout},
+      {"barrier", l_barrier},
+      {"allreduce", l_allreduce},
+      {"broadcast", l_broadcast},
+      {"allgather", l_allgather},
+      {"allgather_string", l_allgather_string},
+      {"abort", l_abort},
+      {"stats", l_stats},
+      {"nccl_selftest", l_nccl_selftest},
+      {NULL, NULL},
+  };
+  luaL_newlib(L, fns); /* dnn.core._dist: dnn.distributed builds the user API on it */
+  lua_setfield(L, -2, "_dist");
+}
