@@ -158,10 +158,11 @@ end
 -- One step on a batch: forward, loss, gradients, update; returns the loss.
 function TrainModel:do_train_step(...)
   local inputs, targets, opts = split("TrainModel.do_train_step", 1, ...)
-  self:_set_params(opts)
   local arch = self.architecture
   local x = #inputs == 1 and inputs[1] or inputs
-  self:_restore_pending(x)
+  self:_restore_pending(x) -- first: the restored optimizer state holds an older lr
+  self:_set_params(opts)
+  self:_note_input_shapes(inputs)
   local steps = opts.gradient_accumulation_steps or 1
   local tape = dnn.GradientTape()
   local out = arch(x, { training = true })
@@ -201,6 +202,37 @@ function TrainModel:do_inf_step(...)
 end
 
 -- ---------- state ----------
+
+-- The inputs' shapes with a batch of 1: enough to build the architecture
+-- again when a checkpoint is restored into an unbuilt one.
+function TrainModel:_note_input_shapes(inputs)
+  if self._input_shapes then return end
+  local shapes = {}
+  for i, t in ipairs(inputs) do
+    if not dnn.is_tensor(t) or t:dim() == 0 then return end
+    local s = {}
+    for d = 1, t:dim() do s[d] = t:size(d) end
+    s[1] = 1
+    shapes[i] = { shape = s, dtype = t.dtype }
+  end
+  self._input_shapes = shapes
+end
+
+-- Builds the architecture with a forward pass on zeros of those shapes;
+-- dnn's random generator is put back after, so that the initializers'
+-- draws do not shift the restored random stream.
+function TrainModel:_build_from(shapes)
+  local xs = {}
+  for i, e in ipairs(shapes) do xs[i] = dnn.zeros(e.shape, { dtype = e.dtype }) end
+  self:_build_on(#xs == 1 and xs[1] or xs)
+end
+
+function TrainModel:_build_on(x)
+  local saved = dnn.get_rng_state()
+  local ok, err = pcall(dnn.no_grad, function() self.architecture(x, { training = false }) end)
+  dnn.set_rng_state(saved)
+  if not ok then error(err, 0) end
+end
 
 local function layer_classes(arch)
   local out = {}
@@ -253,6 +285,7 @@ function TrainModel:get_state()
     optimizer = opt:get_state(),
     optimizer_class = class.name(opt),
     optimizer_config = self:_initial_optimizer_config(),
+    input_shapes = self._input_shapes,
   }
   if self._pending then -- restored but not applied yet: it still is the state
     st.weights, st.signature, st.optimizer = self._pending.weights, self._pending.signature, self._pending.optimizer
@@ -338,8 +371,13 @@ function TrainModel:set_state(st)
   end
   check(self, st)
   if #st.weights > 0 and #self.architecture:get_weights() == 0 then
-    self._pending = st
-    return
+    if type(st.input_shapes) ~= "table" then
+      self._pending = st -- built by the first step's batch
+      return
+    end
+    self:_build_from(st.input_shapes)
+    self._input_shapes = st.input_shapes
+    check(self, st)
   end
   self._pending = nil
   apply(self, st)
@@ -351,9 +389,7 @@ end
 function TrainModel:_restore_pending(x)
   local st = self._pending
   if not st then return end
-  local saved = dnn.get_rng_state()
-  dnn.no_grad(function() self.architecture(x, { training = false }) end)
-  dnn.set_rng_state(saved)
+  self:_build_on(x)
   self._pending = nil
   check(self, st)
   apply(self, st)
