@@ -113,6 +113,9 @@ function TrainModel:compute_loss(output, target)
   if not dnn.is_tensor(loss) then
     error(("TrainModel: the loss returned a %s, not a tensor"):format(type(loss)), 0)
   end
+  -- a loss function by name gives per-sample losses: their mean, as Keras's
+  -- default reduction (sum_over_batch_size)
+  if loss:numel() ~= 1 then loss = loss:mean() end
   local arch = self.architecture
   if type(arch.regularization_losses) == "function" then
     for _, r in ipairs(arch:regularization_losses()) do loss = loss + r end
