@@ -282,8 +282,8 @@ static dnn_status csv_body(csv_cur *c, const dnn_csv_options *o, const csv_kind 
       col++;
     }
     if (col != s->ncols_file)
-      return csv_fail(c->name, line, DNN_ERR_IO, "%lld fields, but %s (line %lld) has %lld",
-                      (long long)col, o->header ? "the header" : "the first row",
+      return csv_fail(c->name, line, DNN_ERR_IO, "%lld field%s, but %s (line %lld) has %lld",
+                      (long long)col, col == 1 ? "" : "s", o->header ? "the header" : "the first row",
                       (long long)first_line, (long long)s->ncols_file);
     /* a column selected twice is parsed once and copied */
     for (int64_t j = 0; j < s->nout; j++)
