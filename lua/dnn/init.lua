@@ -27,6 +27,7 @@ require "dnn.metrics"
 require "dnn.callbacks"
 require "dnn.callbacks.dss"
 require "dnn.models"
+dnn.distributed = require "dnn.distributed" -- data-parallel replicas (mpirun)
 require "dnn.train"
 dnn.help = require "dnn.help"
 

@@ -446,6 +446,12 @@ function Model:fit(...)
   else
     self.validation_data = nil
   end
+  -- data-parallel replicas (dnn.distributed): shard the data, rank 0 reports
+  local dist = dnn.distributed and dnn.distributed.fit_strategy(self)
+  if dist then
+    seq, val_seq, verbose, a.callbacks = dist:setup(seq, val_seq, verbose, a.callbacks)
+    steps = a.steps_per_epoch or seq:len()
+  end
   local history = dnn.callbacks.History()
   local first = {}
   if verbose > 0 then first[1] = dnn.callbacks.ProgbarLogger() end
@@ -461,6 +467,7 @@ function Model:fit(...)
     self._fit_sequence = seq
     self._resume_epoch = nil
     callbacks:call("on_train_begin", {})
+    if dist then dist:train_begin(seq) end -- rank 0's weights, state and resume point
     -- a callback (BackupAndRestore) may have restored a run: go on from there
     local start = self._resume_epoch or initial_epoch
     self._resume_epoch = nil
@@ -475,18 +482,22 @@ function Model:fit(...)
         if bx == nil then break end -- a generator ran dry
         callbacks:call("on_train_batch_begin", step, {})
         logs = self:train_step({ bx, by, bw })
+        if dist then logs = dist:logs(logs) end
         callbacks:call("on_train_batch_end", step, copy(logs))
         if sys.sigint_pending() > 0 then interrupted = true end
+        if dist then interrupted = dist:stop(interrupted) end
         if self.stop_training or interrupted then break end
       end
       if seq.on_epoch_end then seq:on_epoch_end() end
       local epoch_logs = copy(logs)
       if val_seq and not interrupted and should_validate(freq, epoch) then
         local vlogs = self:_evaluate_seq(val_seq, a.validation_steps, nil)
+        if dist then vlogs = dist:val_logs(vlogs) end
         for k, v in pairs(vlogs) do epoch_logs["val_" .. k] = v end
       end
       callbacks:call("on_epoch_end", epoch, epoch_logs)
       logs = epoch_logs
+      if dist then interrupted = dist:stop(interrupted) end
       if self.stop_training or interrupted then break end
     end
     local end_logs = copy(logs)
@@ -494,6 +505,7 @@ function Model:fit(...)
     callbacks:call("on_train_end", end_logs)
   end)
   sys.sigint_end()
+  if dist then dist:finish() end
   self.validation_data = nil
   self._fit_sequence = nil
   if not ok then error(err, 0) end
