@@ -23,4 +23,9 @@ local history = model:fit{x=x_train, y=data.train.y, epochs=short and 1 or 5, ba
 local res = model:evaluate{x=data.test.x:float():view(-1, 784) / 255, y=data.test.y}
 print(res.loss, res.accuracy)
 print(("Test accuracy: %.4f"):format(res.accuracy))
-return { accuracy = res.accuracy, history = history }
+model:save("fmnist.h5")                            -- architecture, weights, compile config, optimizer state
+local again = dnn.models.load_model("fmnist.h5")
+local x_test = data.test.x:float():view(-1, 784) / 255
+local same = again:predict(x_test, {verbose=0}):equal(model:predict(x_test, {verbose=0}))
+print(("Reloaded from fmnist.h5: predictions %s"):format(same and "identical" or "DIFFER"))
+return { accuracy = res.accuracy, history = history, reloaded_identical = same }

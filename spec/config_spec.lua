@@ -474,6 +474,14 @@ describe("configs written by tf.keras 2.15", function()
     assert.are.equal(canon(doc.config.output_layers), canon(cfg.output_layers))
     assert.are.equal(doc.config.name, cfg.name)
     assert.are.equal(doc.config.trainable, cfg.trainable)
+    -- model.layers and the config's layer list in Keras's order (by depth, then traversal)
+    local names, cfg_names, loaded = {}, {}, {}
+    for i, l in ipairs(ref.layers) do names[i] = l.name end
+    for i, e in ipairs(cfg.layers) do cfg_names[i] = e.name end
+    for i, l in ipairs(m.layers) do loaded[i] = l.name end
+    assert.are.same(FUNCTIONAL_FIX.keras_layer_order, names)
+    assert.are.same(FUNCTIONAL_FIX.keras_layer_order, cfg_names)
+    assert.are.same(FUNCTIONAL_FIX.keras_layer_order, loaded)
   end)
 
   it("a whole tf.keras .h5 file: architecture, weights, compile (MeanMetricWrapper mae), Adam state", function()

@@ -33,6 +33,7 @@ static _Thread_local block_cache cache;
 
 static int size_class(size_t data_bytes) {
   size_t units = (data_bytes + 63) / 64; /* 0-byte tensors share class 0 */
+  if (units > CACHE_CLASSES) return CACHE_CLASSES; /* uncached; (int) would wrap for huge sizes */
   return units < 1 ? 0 : (int)units - 1;
 }
 

@@ -40,10 +40,11 @@ function ModelCheckpoint:init(...)
 end
 
 -- Python-style format fields: {epoch:02d}, {val_loss:.2f}, {loss}.
+-- {batch} is the 1-based batch within the epoch, as Keras formats it.
 function ModelCheckpoint:_path(epoch, logs)
   return (self.filepath:gsub("{([%w_]+):?([^}]*)}", function(key, spec)
     local v
-    if key == "epoch" then v = epoch + 1 elseif key == "batch" then v = self.batches else v = logs and logs[key] end
+    if key == "epoch" then v = epoch + 1 elseif key == "batch" then v = self.batch else v = logs and logs[key] end
     if v == nil then
       error(("ModelCheckpoint: filepath field {%s} is not in the logs (have: epoch, batch%s)"):format(key,
         (function()
@@ -91,13 +92,16 @@ end
 
 function ModelCheckpoint:on_epoch_begin(epoch) self.epoch = epoch end
 
+-- save_freq counts batches across epochs (Keras's _batches_seen_since_last_saving).
 function ModelCheckpoint:on_train_batch_end(batch, logs)
   if self.save_freq == "epoch" then return end
   self.batches = self.batches + 1
+  self.batch = batch + 1
   if self.batches % self.save_freq == 0 then self:_save(self.epoch, logs) end
 end
 
 function ModelCheckpoint:on_epoch_end(epoch, logs)
+  self.batch = nil
   if self.save_freq == "epoch" then self:_save(epoch, logs) end
 end
 

@@ -74,6 +74,54 @@ local function flatten_kts(x, what)
     :format(what, dnn.is_tensor(x) and "a tensor" or type(x)), 0)
 end
 
+-- model.layers in Keras's order (functional.py _build_map and
+-- _map_graph_network): a depth-first walk from the outputs numbers layers
+-- as first reached and lists nodes in post-order; walking that list
+-- backwards gives every node a depth (outputs 0, each parent at least one
+-- deeper), a layer takes its deepest node's depth, and layers are listed
+-- by decreasing depth, ties in first-reached order.  Input layers count as
+-- nodes, so they come first.
+function Model._keras_layer_order(outs)
+  local function node_of(kt) return kt.node or { layer = kt.input_layer, inputs = {}, _input = kt } end
+  local input_nodes = {}
+  local function key(kt)
+    if kt.node then return kt.node end
+    input_nodes[kt] = input_nodes[kt] or node_of(kt)
+    return input_nodes[kt]
+  end
+  local function parents(node)
+    local list = {}
+    KT.map(node.inputs, function(k) list[#list + 1] = key(k) return k end)
+    return list
+  end
+  local finished, post, index, n_layers = {}, {}, {}, 0
+  local function walk(node)
+    if finished[node] then return end
+    if not index[node.layer] then
+      n_layers = n_layers + 1
+      index[node.layer] = n_layers
+    end
+    for _, p in ipairs(parents(node)) do walk(p) end
+    finished[node] = true
+    post[#post + 1] = node
+  end
+  for _, kt in ipairs(outs) do walk(key(kt)) end
+  local node_depth, layer_depth = {}, {}
+  for i = #post, 1, -1 do
+    local node = post[i]
+    local d = math.max(node_depth[node] or 0, layer_depth[node.layer] or 0)
+    layer_depth[node.layer], node_depth[node] = d, d
+    for _, p in ipairs(parents(node)) do node_depth[p] = math.max(d + 1, node_depth[p] or 0) end
+  end
+  local layers = {}
+  for l in pairs(layer_depth) do layers[#layers + 1] = l end
+  table.sort(layers, function(a, b)
+    if layer_depth[a] ~= layer_depth[b] then return layer_depth[a] > layer_depth[b] end
+    return index[a] < index[b]
+  end)
+  return layers
+end
+
 function Model:_init_graph(inputs, outputs)
   if inputs == nil or outputs == nil then error("Model: give both inputs= and outputs=", 0) end
   local ins, single_in = flatten_kts(inputs, "inputs")
@@ -105,18 +153,7 @@ function Model:_init_graph(inputs, outputs)
   self._single_input, self._single_output = single_in, single_out
   self._nodes = order
   self._functional = true
-  local layers, seen = {}, {}
-  for _, kt in ipairs(ins) do
-    layers[#layers + 1] = kt.input_layer
-    seen[kt.input_layer] = true
-  end
-  for _, node in ipairs(order) do
-    if not seen[node.layer] then
-      seen[node.layer] = true
-      layers[#layers + 1] = node.layer
-    end
-  end
-  self._layers = layers
+  self._layers = Model._keras_layer_order(outs)
   self.output_names = {}
   for i, kt in ipairs(outs) do self.output_names[i] = kt.node and kt.node.layer.name or ("output_" .. i) end
   self.input_names = {}
