@@ -173,4 +173,5 @@ function data.from_tensors(...)
 end
 
 dnn.data = data
+require "dnn.data.loaders" -- image folders, resizing, splits, scalers (lua/dnn/data/loaders.lua)
 return data
