@@ -117,12 +117,12 @@ static int l_image_transform(lua_State *L) {
   if (list) {
     n = x->shape[0];
     if (lua_type(L, 2) != LUA_TTABLE || dnnL_totensor(L, 2))
-      luaL_error(L, "%s: argument #2 must be a list of %lld parameter tables (one per image), got %s",
-                 fname, (long long)n, luaL_typename(L, 2));
+      luaL_error(L, "%s: argument #2 must be a list of %I parameter tables (one per image), got %s",
+                 fname, (lua_Integer)n, luaL_typename(L, 2));
     lua_Integer len = luaL_len(L, 2);
     if (len != n)
-      luaL_error(L, "%s: %lld parameter tables for a batch of %lld images", fname, (long long)len,
-                 (long long)n);
+      luaL_error(L, "%s: %I parameter tables for a batch of %I images", fname, (lua_Integer)len,
+                 (lua_Integer)n);
   }
   /* GC-owned, so the errors below free it */
   dnn_transform_params *p = lua_newuserdatauv(L, (size_t)(n > 0 ? n : 1) * sizeof *p, 0);

@@ -8,6 +8,22 @@
 --   for epoch = 1, 5 do
 --     for xb, yb in seq:batches() do ... end   -- reshuffles after each epoch
 --   end
+--
+-- x (and y) may be a tensor, a list of tensors (inputs by position) or a
+-- table of tensors keyed by input name ({image=, meta=}: a functional model
+-- takes its inputs by position or by the names of its Input layers).
+--
+--   dnn.data.Sequence                  base class: len, get, on_epoch_end, batches
+--   dnn.data.from_tensors{x, y, ...}   batches of tensors (below)
+--   dnn.data.sequence_builder{x, y, shuffle=, seed=}
+--                                      DSS's build_train_sequence_with_batch_size:
+--                                      a function(batch_size) -> Sequence
+--   dnn.data.validated(seq)            the same batches, checked: every batch has
+--                                      the structure, dtypes and per-sample shapes
+--                                      of the first one, and x, y, sample_weight
+--                                      agree on the batch size (errors name the batch)
+--   dnn.data.DataAugmentationSequence  DSS's augmenting wrapper (augmentation.lua)
+--   dnn.data.ImageDataGenerator        Keras's (image_data_generator.lua)
 local dnn = require "dnn"
 local class = require "dnn.class"
 
@@ -55,30 +71,61 @@ data.TensorSequence = TensorSequence
 
 local function rows(t)
   if dnn.is_tensor(t) then
-    if t:dim() == 0 then error("from_tensors: a 0-d tensor has no samples to batch", 4) end
+    if t:dim() == 0 then error("from_tensors: a 0-d tensor has no samples to batch", 0) end
     return t:size(1)
   end
   return nil
 end
 
--- x and y may be tensors or lists of tensors (several inputs / outputs).
+-- Calls fn(key, tensor) for a tensor (key nil), a list of tensors (keys
+-- 1..n) or a table keyed by input names (keys sorted, so errors and
+-- iteration are deterministic).  Anything else is an error naming `what`.
+local function each_tensor(what, v, fn)
+  if dnn.is_tensor(v) then return fn(nil, v) end
+  if type(v) ~= "table" then
+    error(("%s must be a tensor, a list of tensors or a table of named tensors, got %s"):format(what, type(v)), 0)
+  end
+  local keys, has_int, has_str = {}, false, false
+  for k in pairs(v) do
+    keys[#keys + 1] = k
+    if math.type(k) == "integer" then has_int = true else has_str = true end
+  end
+  if has_int and has_str then
+    error(("%s mixes positional and named entries; use one or the other"):format(what), 0)
+  end
+  if has_int then
+    for i = 1, #keys do
+      if v[i] == nil then error(("%s is a list with a hole at %d"):format(what, i), 0) end
+    end
+  end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  if has_int then table.sort(keys) end
+  for _, k in ipairs(keys) do fn(k, v[k]) end
+end
+data.each_tensor = each_tensor
+
+local function key_str(what, k)
+  if k == nil then return what end
+  if math.type(k) == "integer" then return ("%s[%d]"):format(what, k) end
+  return ("%s.%s"):format(what, tostring(k))
+end
+data.key_str = key_str
+
+-- x and y may be tensors, lists of tensors (several inputs / outputs) or
+-- tables of tensors keyed by name.
 local function count_samples(name, v, n)
   if v == nil then return n end
-  local list = dnn.is_tensor(v) and { v } or v
-  if type(list) ~= "table" then
-    error(("from_tensors: %s must be a tensor or a list of tensors, got %s"):format(name, type(v)), 4)
-  end
-  for k, t in ipairs(list) do
+  each_tensor("from_tensors: " .. name, v, function(k, t)
     if not dnn.is_tensor(t) then
-      error(("from_tensors: %s[%d] is a %s, not a tensor"):format(name, k, type(t)), 4)
+      error(("from_tensors: %s is a %s, not a tensor"):format(key_str(name, k), type(t)), 0)
     end
     local r = rows(t)
     if n and r ~= n then
       error(("from_tensors: %s has %d samples (shape %s) but earlier inputs have %d"):format(
-        name, r, tostring(t:size()), n), 4)
+        key_str(name, k), r, tostring(t:size()), n), 0)
     end
     n = r
-  end
+  end)
   return n
 end
 
@@ -87,6 +134,7 @@ function TensorSequence:init(...)
     { "batch_size", "shuffle", "seed", "drop_remainder" }, ...)
   if a.x == nil then error("from_tensors: x is required", 3) end
   local n = count_samples("x", a.x, nil)
+  if n == nil then error("from_tensors: x holds no tensors", 3) end
   n = count_samples("y", a.y, n)
   n = count_samples("sample_weight", a.sample_weight, n)
   local bs = a.batch_size or 32
@@ -135,7 +183,7 @@ local function take(v, first, count, idx)
     return v:narrow(1, first, count)
   end
   local out = {}
-  for k, t in ipairs(v) do out[k] = take(t, first, count, idx) end
+  for k, t in pairs(v) do out[k] = take(t, first, count, idx) end
   return out
 end
 
@@ -172,6 +220,132 @@ function data.from_tensors(...)
   return TensorSequence(...)
 end
 
+-- ---- DSS's sequence builders ----
+
+-- dnn.data.sequence_builder{x, y, sample_weight=, shuffle=false, seed=} ->
+-- function(batch_size) -> Sequence.  DSS's advanced mode hands user code
+-- build_train_sequence_with_batch_size / build_validation_sequence_with_batch_size;
+-- these are the same over tensors:
+--   local build_train = dnn.data.sequence_builder{x_train, y_train, shuffle=true}
+--   local train_sequence = build_train(8)
+function data.sequence_builder(...)
+  local a = class.kwargs("sequence_builder", { "x", "y", "sample_weight" }, { "shuffle", "seed", "drop_remainder" }, ...)
+  if a.x == nil then error("sequence_builder: x is required", 2) end
+  -- fail now, not at the first call
+  TensorSequence { a.x, a.y, a.sample_weight, batch_size = 1 }
+  return function(batch_size)
+    return TensorSequence { a.x, a.y, a.sample_weight, batch_size = batch_size, shuffle = a.shuffle,
+      seed = a.seed, drop_remainder = a.drop_remainder }
+  end
+end
+
+-- ---- checked batches ----
+
+-- One batch's layout: per part (x, y, sample_weight) the keys, dtypes and
+-- per-sample shapes, to compare with later batches.
+local function shape_tail(t)
+  local s = t:size()
+  local out = {}
+  for d = 2, #s do out[#out + 1] = s[d] end
+  return table.concat(out, ",")
+end
+
+local function layout(i, x, y, sw)
+  local parts, batch = {}, nil
+  for _, part in ipairs { { "x", x }, { "y", y }, { "sample_weight", sw } } do
+    local name, v = part[1], part[2]
+    local entries = {}
+    if v ~= nil then
+      each_tensor(("Sequence batch %d: %s"):format(i, name), v, function(k, t)
+        local where = key_str(name, k)
+        if not dnn.is_tensor(t) then
+          error(("Sequence batch %d: %s is a %s, not a tensor"):format(i, where, type(t)), 0)
+        end
+        if t:dim() == 0 then
+          error(("Sequence batch %d: %s is a 0-d tensor (a batch needs a first dim)"):format(i, where), 0)
+        end
+        if batch and t:size(1) ~= batch.n then
+          error(("Sequence batch %d: %s has %d samples (shape %s) but %s has %d"):format(i, where, t:size(1),
+            tostring(t:size()), batch.where, batch.n), 0)
+        end
+        batch = batch or { n = t:size(1), where = where }
+        entries[#entries + 1] = { where = where, dtype = t.dtype, tail = shape_tail(t), shape = tostring(t:size()) }
+      end)
+    end
+    parts[name] = entries
+  end
+  return parts
+end
+
+local ValidatedSequence = Sequence:extend("ValidatedSequence")
+data.ValidatedSequence = ValidatedSequence
+
+function ValidatedSequence:init(inner)
+  self.inner = inner
+  self.first = nil
+end
+
+function ValidatedSequence:len() return self.inner:len() end
+
+function ValidatedSequence:get(i)
+  local x, y, sw = self.inner:get(i)
+  if y == nil and sw == nil and type(x) == "table" and not dnn.is_tensor(x) and x.x ~= nil then
+    x, y, sw = x.x, x.y, x.sample_weight
+  end
+  if x == nil then return nil end -- a generator ran dry
+  local cur = layout(i, x, y, sw)
+  local ref = self.first
+  if ref == nil then
+    self.first = { i = i, parts = cur }
+  else
+    for _, name in ipairs { "x", "y", "sample_weight" } do
+      local a, b = ref.parts[name], cur[name]
+      if #a ~= #b then
+        error(("Sequence batch %d: %s has %d tensors but batch %d had %d"):format(i, name, #b, ref.i, #a), 0)
+      end
+      for k = 1, #a do
+        local ea, eb = a[k], b[k]
+        if ea.where ~= eb.where then
+          error(("Sequence batch %d: %s holds %s where batch %d held %s"):format(i, name, eb.where, ref.i, ea.where), 0)
+        end
+        if ea.dtype ~= eb.dtype then
+          error(("Sequence batch %d: %s is %s but batch %d gave %s"):format(i, eb.where, eb.dtype, ref.i, ea.dtype), 0)
+        end
+        if ea.tail ~= eb.tail then
+          error(("Sequence batch %d: %s has shape %s but batch %d had %s (batches may differ only in their first dim, the batch size)"):format(
+            i, eb.where, eb.shape, ref.i, ea.shape), 0)
+        end
+      end
+    end
+  end
+  if sw ~= nil then return x, y, sw end
+  return x, y
+end
+
+function ValidatedSequence:on_epoch_end()
+  if self.inner.on_epoch_end then self.inner:on_epoch_end() end
+end
+
+function ValidatedSequence:get_state()
+  return self.inner.get_state and self.inner:get_state() or nil
+end
+
+function ValidatedSequence:set_state(s)
+  if self.inner.set_state then self.inner:set_state(s) end
+end
+
+-- dnn.data.validated(seq): seq's batches, each checked against the first.
+function data.validated(seq)
+  if type(seq) ~= "table" or type(seq.len) ~= "function" or type(seq.get) ~= "function" then
+    error(("validated: expected a Sequence (len and get), got %s"):format(type(seq)), 2)
+  end
+  if class.isinstance(seq, ValidatedSequence) then return seq end
+  return ValidatedSequence(seq)
+end
+
 dnn.data = data
+package.loaded["dnn.data"] = data
+require "dnn.data.augmentation"
+require "dnn.data.image_data_generator"
 require "dnn.data.loaders" -- image folders, resizing, splits, scalers (lua/dnn/data/loaders.lua)
 return data

@@ -1,0 +1,201 @@
+-- The Sequence protocol: the dnn.data.Sequence base class, named and
+-- positional inputs, DSS's sequence builders, checked batches, and Sequences
+-- through fit / evaluate / predict.
+local dnn = require "dnn"
+local check = require "support.check"
+
+-- Keras's DataGenerator pattern: samples by id, shuffled indexes per epoch.
+local function id_generator(samples, labels, batch_size, shuffle)
+  local Gen = dnn.data.Sequence:extend("IdGenerator")
+  function Gen:init()
+    self.ids, self.epochs = {}, 0
+    for k = 1, #samples do self.ids[k] = k end
+  end
+  function Gen:len() return #self.ids // batch_size end
+  function Gen:get(i)
+    local xs, ys = {}, {}
+    for k = (i - 1) * batch_size + 1, i * batch_size do
+      xs[#xs + 1] = samples[self.ids[k]]
+      ys[#ys + 1] = labels[self.ids[k]]
+    end
+    return dnn.stack(xs, 1), dnn.tensor(ys, { dtype = "int64" })
+  end
+  function Gen:on_epoch_end()
+    self.epochs = self.epochs + 1
+    if shuffle then
+      local p = dnn.randperm(#self.ids):totable()
+      local new = {}
+      for k, j in ipairs(p) do new[k] = self.ids[j] end
+      self.ids = new
+    end
+  end
+  return Gen()
+end
+
+describe("dnn.data.Sequence", function()
+  it("iterates one epoch with batches() and then calls on_epoch_end", function()
+    local samples, labels = {}, {}
+    for k = 1, 6 do
+      samples[k] = dnn.full({ 2 }, k)
+      labels[k] = k % 2
+    end
+    local g = id_generator(samples, labels, 2, false)
+    assert.equal(3, #g)
+    local firsts = {}
+    for xb, yb in g:batches() do
+      firsts[#firsts + 1] = xb[1][1]
+      assert.equal(2, yb:size(1))
+    end
+    assert.same({ 1, 3, 5 }, firsts)
+    assert.equal(1, g.epochs)
+  end)
+
+  it("names the subclass that forgot len or get", function()
+    local Half = dnn.data.Sequence:extend("HalfDone")
+    check.fails_with(function() Half():len() end, "HalfDone", "len()")
+    check.fails_with(function() Half():get(1) end, "HalfDone", "get(i)")
+  end)
+end)
+
+describe("dnn.data.from_tensors with several inputs", function()
+  it("batches a table of named inputs, shuffling all of them with the same order", function()
+    local n = 10
+    local img = dnn.arange(0, n):view(n, 1, 1):expand(n, 2, 2):contiguous()
+    local meta = dnn.arange(0, n) * 10
+    local y = dnn.arange(0, n, { dtype = "int64" })
+    local seq = dnn.data.from_tensors { { image = img, meta = meta }, y, batch_size = 4, shuffle = true, seed = 2 }
+    assert.equal(3, seq:len())
+    for i = 1, 3 do
+      local xb, yb = seq:get(i)
+      assert.same({ "image", "meta" }, (function()
+        local ks = {}
+        for k in pairs(xb) do ks[#ks + 1] = k end
+        table.sort(ks)
+        return ks
+      end)())
+      for k = 1, yb:size(1) do
+        assert.equal(yb[k], xb.image[k][1][1])
+        assert.equal(yb[k] * 10, xb.meta[k])
+      end
+    end
+  end)
+
+  it("names the input whose sample count differs", function()
+    check.fails_with(function()
+      dnn.data.from_tensors { { image = dnn.zeros(4, 2), meta = dnn.zeros(3) }, dnn.zeros(4) }
+    end, "x.meta", "3 samples")
+    check.fails_with(function() dnn.data.from_tensors { { dnn.zeros(4), a = dnn.zeros(4) } } end, "mixes positional and named")
+    check.fails_with(function() dnn.data.from_tensors { {}, dnn.zeros(4) } end, "x holds no tensors")
+  end)
+end)
+
+describe("dnn.data.sequence_builder (DSS's build_*_sequence_with_batch_size)", function()
+  it("returns a function of the batch size giving Sequences over the tensors", function()
+    local x, y = dnn.rand(10, 3), dnn.arange(0, 10)
+    local build = dnn.data.sequence_builder { x, y, shuffle = true, seed = 4 }
+    local s8, s3 = build(8), build(3)
+    assert.equal(2, s8:len())
+    assert.equal(4, s3:len())
+    local xb = s8:get(1)
+    assert.same({ 8, 3 }, xb:size())
+    -- same seed, same order in every sequence it builds
+    local _, ya = build(5):get(1)
+    local _, yb = build(5):get(1)
+    assert.same(ya:totable(), yb:totable())
+    check.fails_with(function() build(0) end, "batch_size")
+    check.fails_with(function() dnn.data.sequence_builder { x, dnn.zeros(9) } end, "9 samples")
+  end)
+end)
+
+describe("dnn.data.validated", function()
+  -- A sequence whose batch k is made by make(k)
+  local function seq_of(n, make)
+    local S = dnn.data.Sequence:extend("Made")
+    function S:len() return n end
+    function S:get(i) return make(i) end
+    return S()
+  end
+
+  it("passes consistent batches through (the last may be smaller)", function()
+    local s = dnn.data.validated(seq_of(3, function(i)
+      local b = i == 3 and 1 or 4
+      return { image = dnn.zeros(b, 5, 5, 1), meta = dnn.zeros(b, 2) }, dnn.zeros(b), dnn.ones(b)
+    end))
+    for i = 1, 3 do
+      local x, y, w = s:get(i)
+      assert.equal(i == 3 and 1 or 4, x.image:size(1))
+      assert.is_not_nil(y)
+      assert.is_not_nil(w)
+    end
+  end)
+
+  it("names the batch, the input and both shapes when a batch's shape changes", function()
+    local s = dnn.data.validated(seq_of(3, function(i)
+      return { image = dnn.zeros(4, 5, i == 2 and 6 or 5, 1) }, dnn.zeros(4)
+    end))
+    s:get(1)
+    check.fails_with(function() s:get(2) end, "Sequence batch 2", "x.image", "[4, 5, 6, 1]", "batch 1", "[4, 5, 5, 1]")
+  end)
+
+  it("catches a changed dtype, a missing input, and x / y batch sizes that differ", function()
+    local s = dnn.data.validated(seq_of(2, function(i)
+      return dnn.zeros(4, 3, { dtype = i == 1 and "float32" or "float64" }), dnn.zeros(4)
+    end))
+    s:get(1)
+    check.fails_with(function() s:get(2) end, "Sequence batch 2", "float64", "float32")
+    local m = dnn.data.validated(seq_of(2, function(i)
+      if i == 1 then return { a = dnn.zeros(2, 1), b = dnn.zeros(2, 1) }, dnn.zeros(2) end
+      return { a = dnn.zeros(2, 1) }, dnn.zeros(2)
+    end))
+    m:get(1)
+    check.fails_with(function() m:get(2) end, "Sequence batch 2", "1 tensors", "batch 1 had 2")
+    local yb = dnn.data.validated(seq_of(1, function() return dnn.zeros(4, 3), dnn.zeros(3) end))
+    check.fails_with(function() yb:get(1) end, "Sequence batch 1", "y has 3 samples", "x has 4")
+    check.fails_with(function() dnn.data.validated(5) end, "validated", "Sequence")
+  end)
+end)
+
+describe("Sequences through fit / evaluate / predict", function()
+  it("train a Sequential model from a Sequence subclass", function()
+    dnn.manual_seed(7)
+    local samples, labels = {}, {}
+    for k = 1, 32 do
+      local c = k % 2
+      samples[k] = dnn.randn(4) + (c == 1 and 2 or -2)
+      labels[k] = c
+    end
+    local g = id_generator(samples, labels, 8, true)
+    local model = dnn.Sequential { dnn.layers.Dense { 2, activation = "softmax", input_shape = { 4 } } }
+    model:compile { optimizer = dnn.optimizers.Adam { learning_rate = 0.05 }, loss = "sparse_categorical_crossentropy",
+      metrics = { "accuracy" } }
+    local h = model:fit { g, epochs = 5, verbose = 0 }
+    assert.equal(5, g.epochs) -- on_epoch_end after every epoch
+    assert(h.history.loss[5] < h.history.loss[1])
+    local res = model:evaluate { g, verbose = 0 }
+    assert(res.accuracy >= 0.9, res.accuracy)
+    local p = model:predict(g, { verbose = 0 })
+    assert.same({ 32, 2 }, p:size())
+  end)
+
+  it("feed a two-input functional model by input name or by position", function()
+    dnn.manual_seed(3)
+    local a_in = dnn.Input { shape = { 3 }, name = "image" }
+    local b_in = dnn.Input { shape = { 2 }, name = "meta" }
+    local h = dnn.layers.Concatenate {} { a_in, b_in }
+    local out = dnn.layers.Dense { 1 }(h)
+    local model = dnn.Model { inputs = { a_in, b_in }, outputs = out }
+    model:compile { optimizer = "sgd", loss = "mse" }
+    local xa, xb = dnn.rand(12, 3), dnn.rand(12, 2)
+    local y = xa:sum(2, true) - xb:sum(2, true)
+    local named = dnn.data.from_tensors { { image = xa, meta = xb }, y, batch_size = 4 }
+    local positional = dnn.data.from_tensors { { xa, xb }, y, batch_size = 4 }
+    local w0 = model:get_weights()
+    local h1 = model:fit { named, epochs = 2, verbose = 0 }
+    model:set_weights(w0)
+    local h2 = model:fit { positional, epochs = 2, verbose = 0 }
+    assert.same(h1.history.loss, h2.history.loss)
+    local pn = model:predict(dnn.data.from_tensors { { image = xa, meta = xb }, batch_size = 5 }, { verbose = 0 })
+    local pp = model:predict({ xa, xb }, { verbose = 0 })
+    assert(check.rel_err(pn, pp) < 1e-6)
+  end)
+end)
