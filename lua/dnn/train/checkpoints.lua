@@ -4,6 +4,7 @@
 --
 --   <checkpoints_path>/checkpoint.h5        the newest
 --   <checkpoints_path>/checkpoint.prev.h5   the one before
+--   <checkpoints_path>/log_files            the log files of this run (logger.lua)
 --
 -- Saving first renames checkpoint.h5 to checkpoint.prev.h5, then writes the
 -- new checkpoint.h5; a run killed at any moment leaves at least one

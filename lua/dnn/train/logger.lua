@@ -17,11 +17,40 @@ local Logger = class.Object:extend("TrainLogger")
 local CSV = "scalars.csv"
 local HEADER = "wall_time,tag,step,value\n"
 
-function Logger:init(dir, warn)
+-- marker: a file (in the checkpoints directory) naming the log files this
+-- run created, so that a run killed before its first checkpoint continues
+-- them when started again instead of leaving a stale copy beside new ones.
+function Logger:init(dir, warn, marker)
   if type(dir) ~= "string" or dir == "" then
     error(("train_model: log_path must be a directory path, got %s"):format(class.name(dir)), 3)
   end
-  self.dir, self.warn = dir, warn or function() end
+  self.dir, self.warn, self.marker = dir, warn or function() end, marker
+end
+
+local function quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+-- The marker's {events=, events_size=, csv=, csv_size=} (the files as
+-- created, before any scalar), or nil.
+function Logger:_read_marker()
+  if not self.marker then return nil end
+  local f = io.open(self.marker, "rb")
+  if not f then return nil end
+  local text = f:read("a")
+  f:close()
+  local ev, evn, csv, csvn = text:match("^events ([^\n]+) (%d+)\ncsv ([^\n]+) (%d+)\n$")
+  if not ev then return nil end
+  return { events = ev, events_size = math.tointeger(tonumber(evn)), csv = csv, csv_size = math.tointeger(tonumber(csvn)) }
+end
+
+function Logger:_write_marker(st)
+  if not self.marker then return end
+  os.execute("mkdir -p " .. quote(self.marker:match("^(.*)/[^/]*$") or "."))
+  local tmp = self.marker .. ".tmp"
+  local f = io.open(tmp, "wb")
+  if not f then return end
+  f:write(("events %s %d\ncsv %s %d\n"):format(st.events, st.events_size, st.csv, st.csv_size))
+  f:close()
+  os.rename(tmp, self.marker)
 end
 
 local function csv_field(s)
@@ -101,10 +130,13 @@ end
 
 function Logger:_ensure_open()
   if self.events then return end
-  os.execute("mkdir -p '" .. self.dir:gsub("'", "'\\''") .. "'")
-  local st = self.pending_resume
+  os.execute("mkdir -p " .. quote(self.dir))
+  local st = self.pending_resume or self:_read_marker()
   self.pending_resume = nil
-  if not (st and self:_reopen(st)) then self:_open_new() end
+  if st and self:_reopen(st) then return end
+  self:_open_new()
+  self:flush()
+  self:_write_marker(self:state())
 end
 
 function Logger:scalar(tag, value, step)

@@ -286,7 +286,7 @@ function M.train_model(...)
   local entries, scalars = collect_policies(a, extra)
   local batches = batches_for(a.batch_iter, say)
   local ckpt = a.checkpoints_path and Checkpoints(a.checkpoints_path, say)
-  local logger = a.log_path and Logger(a.log_path, say)
+  local logger = a.log_path and Logger(a.log_path, say, ckpt and (ckpt.dir .. "/log_files"))
   if ckpt and (type(model.get_state) ~= "function" or type(model.set_state) ~= "function") then
     error("train_model: checkpoints_path needs a model with get_state() and set_state(state) "
       .. "(dnn.train.TrainModel and its subclasses have them)", 0)
