@@ -10,12 +10,13 @@
 --   tensorboard --logdir run/logs                                  # the curves
 --
 -- Options: --epochs N (default 4), --interrupt-after K (leave the process
--- as a crash would, right after epoch K's checkpoint), --threads T (2).
+-- as a crash would, right after epoch K's checkpoint), --threads T (2),
+-- --short (15 batches an epoch: a quick check for CI).
 local dnn = require "dnn"
 local T = dnn.train
 local L = dnn.layers
 
-local dir, epochs, interrupt_after, threads = nil, 4, nil, 2
+local dir, epochs, interrupt_after, threads, short = nil, 4, nil, 2, false
 do
   local i = 1
   while arg and arg[i] do
@@ -23,6 +24,7 @@ do
     if a == "--epochs" then i = i + 1; epochs = math.tointeger(tonumber(arg[i]))
     elseif a == "--interrupt-after" then i = i + 1; interrupt_after = math.tointeger(tonumber(arg[i]))
     elseif a == "--threads" then i = i + 1; threads = math.tointeger(tonumber(arg[i]))
+    elseif a == "--short" then short = true
     elseif a:sub(1, 2) == "--" then error("unknown option " .. a)
     else dir = a end
     i = i + 1
@@ -43,7 +45,7 @@ for i = 1, train_x:size(1) do ids[i] = i end
 
 local batch_iter = T.Infinite {
   T.load_by_random_id(load_image, load_label, { ids = ids }),
-  batch_size = 64, n_iters_per_epoch = 60,
+  batch_size = 64, n_iters_per_epoch = short and 15 or 60,
 }
 
 -- ---- the seed's architecture: convolutions, then global (pyramid) pooling ----
