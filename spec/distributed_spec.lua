@@ -40,28 +40,20 @@ local function write(name, text)
   return path(name)
 end
 
--- Open MPI keeps some allocations until exit: a sanitized dnnlua (the ASan
--- run of the specs) would count them as leaks.
-local function lsan_env()
-  local supp = path("mpi.supp")
-  local f = assert(io.open(supp, "w"))
-  for _, lib in ipairs({ "libmpi", "libopen-pal", "libopen-rte", "libpmix", "libhwloc", "libevent", "libucs",
-    "libucp", "libuct", "mca_", "libfabric", "libnl", "libibverbs", "libdl", "libc.so" }) do
-    f:write("leak:" .. lib .. "\n")
-  end
-  local base = os.getenv("LSAN_OPTIONS") or ""
-  local extra = base:match("suppressions=([^:]+)")
-  if extra then
-    local g = io.open(extra, "r")
-    if g then f:write(g:read("a")) g:close() end
-  end
-  f:close()
-  return "LSAN_OPTIONS=" .. q("suppressions=" .. supp .. ":print_suppressions=0")
+-- A sanitized dnnlua (the ASan run of the specs) under mpirun: Open MPI
+-- unloads its plugins at MPI_Finalize, before LeakSanitizer runs, so their
+-- one-time allocations show as leaks from unnamed modules that no
+-- suppression can match.  The replicas run with detect_leaks=0 (memory
+-- errors are still caught); the one-replica tests above check leaks.
+local function sanitizer_env()
+  local asan = os.getenv("ASAN_OPTIONS")
+  if not asan then return "" end
+  return "ASAN_OPTIONS=" .. q(asan .. ":detect_leaks=0")
 end
 
 -- Runs script (a file) on n replicas; returns output, exit code, seconds.
 local function mpirun(n, script, args, env)
-  local cmd = ("%s %s timeout 120 mpirun --allow-run-as-root --oversubscribe -np %d %s %s %s"):format(lsan_env(),
+  local cmd = ("%s %s timeout 120 mpirun --allow-run-as-root --oversubscribe -np %d %s %s %s"):format(sanitizer_env(),
     env or "", n, q(DNNLUA), q(script), args or "")
   local t0 = os.time()
   local out, code = run(cmd)
