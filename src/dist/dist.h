@@ -5,9 +5,10 @@
  * Without MPI (not compiled in, or not launched by mpirun) everything works
  * as one replica: rank 0 of 1, collectives return their input.
  *
- * Every collective is non-blocking underneath and waited for with a
- * deadline (dnn_dist_set_timeout): a replica that hangs or never calls the
- * matching collective gives an error here instead of a hang.  After such a
+ * Every collective starts with a small non-blocking exchange waited for
+ * under a deadline (dnn_dist_set_timeout), in which the replicas arrive and
+ * compare their arguments: a replica that hangs or never calls the matching
+ * collective gives an error here instead of a hang.  After such a
  * failure the communicator is marked broken: later collectives fail at once
  * and the process aborts the whole job when it exits (MPI_Abort), so the
  * other replicas stop too.  A replica that dies is noticed by mpirun, which

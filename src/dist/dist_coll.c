@@ -3,13 +3,17 @@
  *
  * Fusion (Horovod's tensor fusion, DDP's buckets): the tensors of one call
  * are grouped by dtype and packed in order into buffers of about
- * bucket_bytes; each buffer is one non-blocking collective, issued as soon
- * as it is packed so the next buffer is packed while it travels.  A model's
- * gradients thus cost a few large messages instead of one per weight.
+ * bucket_bytes, one collective per buffer.  A model's gradients thus cost a
+ * few large messages instead of one per weight.
  *
- * Before the data moves, a tiny collective compares every replica's list
- * (count, bytes, a hash of dtypes and shapes): replicas that disagree get an
- * error naming each one's tensors, instead of a hang or garbage. */
+ * Before the data moves, a tiny non-blocking collective, waited for under
+ * the deadline, compares every replica's list (count, bytes, a hash of
+ * dtypes and shapes): replicas that disagree get an error naming each one's
+ * tensors, and a replica that never arrives a timeout, instead of a hang or
+ * garbage.  Once every replica has arrived, the data moves with Open MPI's
+ * blocking collectives: its tuned algorithms run about twice as fast as the
+ * non-blocking (libnbc) ones for a model's gradients (2.4 against 4.7 ms for
+ * 0.9 MB between two processes here). */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,13 +254,6 @@ dnn_status dnn_dist_allreduce(int n, dnn_tensor *const *ts, dnn_tensor **out, co
   }
   int nb = plan(n, ts, cap, idx, bk);
   dnn_status status = DNN_OK;
-#ifdef DNN_HAVE_MPI
-  int nreq = 0;
-  for (int b = 0; b < nb; b++) nreq += (int)((bk[b].elems + CHUNK_ELEMS - 1) / CHUNK_ELEMS);
-  MPI_Request *reqs = malloc(sizeof(MPI_Request) * (size_t)(nreq ? nreq : 1));
-  if (!reqs) status = dnn_error(DNN_ERR_MEMORY, "%s: out of memory", op);
-  int issued = 0;
-#endif
   for (int b = 0; b < nb && status == DNN_OK; b++) {
     size_t esz = dnn_dtype_size(bk[b].dt);
     st[b] = dnn_storage_new(DNN_CPU, (size_t)bk[b].elems * esz);
@@ -272,26 +269,15 @@ dnn_status dnn_dist_allreduce(int n, dnn_tensor *const *ts, dnn_tensor **out, co
     }
     g.stats.bytes += (uint64_t)bk[b].elems * esz;
 #ifdef DNN_HAVE_MPI
-    if (status == DNN_OK && use_mpi()) {
-      for (int64_t c = 0; c < bk[b].elems && status == DNN_OK; c += CHUNK_ELEMS) {
-        int64_t m = bk[b].elems - c < CHUNK_ELEMS ? bk[b].elems - c : CHUNK_ELEMS;
-        int rc = MPI_Iallreduce(MPI_IN_PLACE, (char *)st[b]->data + c * (int64_t)esz, (int)m,
-                                dnn_dist_mpi_type(bk[b].dt), mpi_op(o->op), g.comm, &reqs[issued]);
-        if (rc != MPI_SUCCESS) status = dnn_dist_mpi_error(op, rc);
-        else issued++, g.stats.collectives++;
-      }
-      int flag;
-      if (status == DNN_OK) MPI_Testall(issued, reqs, &flag, MPI_STATUSES_IGNORE); /* progress */
+    for (int64_t c = 0; use_mpi() && c < bk[b].elems && status == DNN_OK; c += CHUNK_ELEMS) {
+      int64_t m = bk[b].elems - c < CHUNK_ELEMS ? bk[b].elems - c : CHUNK_ELEMS;
+      int rc = MPI_Allreduce(MPI_IN_PLACE, (char *)st[b]->data + c * (int64_t)esz, (int)m,
+                             dnn_dist_mpi_type(bk[b].dt), mpi_op(o->op), g.comm);
+      if (rc != MPI_SUCCESS) status = dnn_dist_mpi_error(op, rc);
+      g.stats.collectives++;
     }
 #endif
   }
-#ifdef DNN_HAVE_MPI
-  if (issued > 0) {
-    dnn_status w = dnn_dist_wait(issued, reqs, op);
-    if (status == DNN_OK) status = w;
-  }
-  free(reqs);
-#endif
   g.stats.reduce_calls++;
   g.stats.buckets += (uint64_t)nb;
   for (int b = 0; b < nb && status == DNN_OK; b++) {
@@ -335,11 +321,7 @@ dnn_status dnn_dist_broadcast_(int n, dnn_tensor *const *ts, int root, size_t bu
   bucket *bk = malloc(sizeof(bucket) * (size_t)(n ? n : 1));
   dnn_storage **st = calloc((size_t)(n ? n : 1), sizeof *st);
   int nb = idx && bk && st ? plan(n, ts, cap, idx, bk) : 0;
-  int nreq = 0;
-  for (int b = 0; b < nb; b++) nreq += (int)((bk[b].elems + CHUNK_ELEMS - 1) / CHUNK_ELEMS);
-  MPI_Request *reqs = malloc(sizeof(MPI_Request) * (size_t)(nreq ? nreq : 1));
-  dnn_status status = idx && bk && st && reqs ? DNN_OK : dnn_error(DNN_ERR_MEMORY, "%s: out of memory", op);
-  int issued = 0;
+  dnn_status status = idx && bk && st ? DNN_OK : dnn_error(DNN_ERR_MEMORY, "%s: out of memory", op);
   for (int b = 0; b < nb && status == DNN_OK; b++) {
     size_t esz = dnn_dtype_size(bk[b].dt);
     st[b] = dnn_storage_new(DNN_CPU, (size_t)bk[b].elems * esz);
@@ -356,15 +338,10 @@ dnn_status dnn_dist_broadcast_(int n, dnn_tensor *const *ts, int root, size_t bu
     g.stats.bytes += (uint64_t)bk[b].elems * esz;
     for (int64_t c = 0; c < bk[b].elems && status == DNN_OK; c += CHUNK_ELEMS) {
       int64_t m = bk[b].elems - c < CHUNK_ELEMS ? bk[b].elems - c : CHUNK_ELEMS;
-      int rc = MPI_Ibcast((char *)st[b]->data + c * (int64_t)esz, (int)m, dnn_dist_mpi_type(bk[b].dt), root,
-                          g.comm, &reqs[issued]);
+      int rc = MPI_Bcast((char *)st[b]->data + c * (int64_t)esz, (int)m, dnn_dist_mpi_type(bk[b].dt), root, g.comm);
       if (rc != MPI_SUCCESS) status = dnn_dist_mpi_error(op, rc);
-      else issued++, g.stats.collectives++;
+      g.stats.collectives++;
     }
-  }
-  if (issued > 0) {
-    dnn_status w = dnn_dist_wait(issued, reqs, op);
-    if (status == DNN_OK) status = w;
   }
   for (int b = 0; b < nb && status == DNN_OK && g.rank != root; b++) {
     int64_t off = 0;
@@ -376,7 +353,7 @@ dnn_status dnn_dist_broadcast_(int n, dnn_tensor *const *ts, int root, size_t bu
   }
   for (int b = 0; b < nb; b++)
     if (st && st[b]) dnn_storage_release(st[b]);
-  free(idx), free(bk), free(st), free(reqs);
+  free(idx), free(bk), free(st);
   return status;
 #else
   (void)bucket_bytes;
@@ -462,9 +439,10 @@ dnn_tensor *dnn_dist_allgather(const dnn_tensor *t) {
       if (!res) st = dnn_error_code();
     }
     if (st == DNN_OK) {
-      int rc = MPI_Iallgatherv(dnn_data_ptr(c), counts[g.rank], MPI_BYTE, dnn_data_ptr(res), counts,
-                               counts + g.size, MPI_BYTE, g.comm, &req);
-      st = rc == MPI_SUCCESS ? dnn_dist_wait(1, &req, op) : dnn_dist_mpi_error(op, rc);
+      /* every replica arrived (the header exchange): the blocking form */
+      int rc = MPI_Allgatherv(dnn_data_ptr(c), counts[g.rank], MPI_BYTE, dnn_data_ptr(res), counts,
+                              counts + g.size, MPI_BYTE, g.comm);
+      if (rc != MPI_SUCCESS) st = dnn_dist_mpi_error(op, rc);
       g.stats.collectives++;
       g.stats.bytes += (uint64_t)dnn_numel(res) * esz;
     }
@@ -507,8 +485,8 @@ dnn_status dnn_dist_allgather_bytes(const void *data, size_t len, char **out, si
     char *buf = st == DNN_OK ? malloc((size_t)total + 1) : NULL;
     if (st == DNN_OK && !buf) st = dnn_error(DNN_ERR_MEMORY, "%s: out of memory", op);
     if (st == DNN_OK) {
-      int rc = MPI_Iallgatherv(data, (int)len, MPI_BYTE, buf, counts, counts + g.size, MPI_BYTE, g.comm, &req);
-      st = rc == MPI_SUCCESS ? dnn_dist_wait(1, &req, op) : dnn_dist_mpi_error(op, rc);
+      int rc = MPI_Allgatherv(data, (int)len, MPI_BYTE, buf, counts, counts + g.size, MPI_BYTE, g.comm);
+      if (rc != MPI_SUCCESS) st = dnn_dist_mpi_error(op, rc);
       g.stats.collectives++;
     }
     free(all), free(counts);

@@ -120,18 +120,19 @@ dnn_status dnn_dist_mpi_error(const char *op, int rc) {
 }
 
 /* Open MPI progresses non-blocking collectives inside MPI calls, so the wait
- * polls: it spins briefly (a step's collectives usually finish in
- * microseconds), then yields, then sleeps a little longer each round so a
- * replica waiting for a slow one leaves the cores to it. */
+ * polls: it spins briefly (replicas in step finish in microseconds), then
+ * yields for a couple of milliseconds (a replica a little behind), then
+ * sleeps in short, growing naps so a replica waiting for a slow one leaves
+ * the cores to it. */
 dnn_status dnn_dist_wait(int n, MPI_Request *reqs, const char *op) {
   double start = dnn_dist_now();
-  long sleep_ns = 2000;
+  long sleep_ns = 20000;
   for (unsigned spins = 0;; spins++) {
     int done = 0;
     int rc = MPI_Testall(n, reqs, &done, MPI_STATUSES_IGNORE);
     if (rc != MPI_SUCCESS) return dnn_dist_mpi_error(op, rc);
     if (done) return DNN_OK;
-    if (spins < 4000) continue;
+    if (spins < 2000) continue;
     double waited = dnn_dist_now() - start;
     if (g.timeout > 0 && waited > g.timeout)
       return dnn_dist_fail(DNN_ERR_INTERNAL,
@@ -140,12 +141,12 @@ dnn_status dnn_dist_wait(int n, MPI_Request *reqs, const char *op) {
                            "stopped when this process exits (timeout: dnn.distributed.init{timeout=} or "
                            "DNN_DIST_TIMEOUT)",
                            op, waited, g.rank, g.size);
-    if (spins < 8000) {
+    if (waited < 2e-3) {
       sched_yield();
     } else {
       struct timespec ts = {0, sleep_ns};
       nanosleep(&ts, NULL);
-      if (sleep_ns < 1000000) sleep_ns *= 2;
+      if (sleep_ns < 500000) sleep_ns += sleep_ns / 2;
     }
   }
 }
