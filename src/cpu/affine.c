@@ -156,6 +156,11 @@ static double map_coordinate(double in, int64_t len, int mode) {
  * start = floor, weights 1-f and 1-(1-f), and maps footprint indices outside
  * the axis with the spline boundary mode (mirror for constant and wrap). */
 static bool axis_sample(double c, int64_t len, dnn_fill_mode mode, int64_t idx[2], double wt[2]) {
+  /* a NaN or astronomically far point (absurd parameters) must not reach the
+   * integer conversions below: NaN reads cval, far points the far edge */
+  if (c != c) return false;
+  if (c > 1e15) c = 1e15;
+  if (c < -1e15) c = -1e15;
   if (mode != DNN_FILL_NEAREST) c = map_coordinate(c, len, mode);
   if (!(c > -1.0) && mode != DNN_FILL_NEAREST) return false;
   double fl = floor(c);

@@ -8,6 +8,7 @@
  *       the sampling map scipy.ndimage.affine_transform would be given
  *       (input row = m1*r + m2*c + m3, input col = m4*r + m5*c + m6, 0-based
  *       pixel coordinates) and whether Keras would warp at all. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -49,6 +50,8 @@ static void check_params(lua_State *L, int idx, const char *fname, const char *w
       *nums[i] = defs[i];
     } else if (t == LUA_TNUMBER) {
       *nums[i] = lua_tonumber(L, -1);
+      if (!isfinite(*nums[i]))
+        luaL_error(L, "%s: %s.%s must be a finite number, got %f", fname, where, param_names[i], *nums[i]);
     } else {
       luaL_error(L, "%s: %s.%s must be a number, got %s", fname, where, param_names[i],
                  luaL_typename(L, -1));
@@ -79,6 +82,8 @@ static void check_params(lua_State *L, int idx, const char *fname, const char *w
     if (t == LUA_TNUMBER) {
       *has[i] = true;
       *vals[i] = lua_tonumber(L, -1);
+      if (!isfinite(*vals[i]))
+        luaL_error(L, "%s: %s.%s must be a finite number, got %f", fname, where, param_names[8 + i], *vals[i]);
     } else if (t != LUA_TNIL) {
       luaL_error(L, "%s: %s.%s must be a number or nil, got %s", fname, where, param_names[8 + i],
                  luaL_typename(L, -1));
