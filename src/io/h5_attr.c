@@ -6,12 +6,7 @@
 
 #include "io/h5_attr.h"
 #include "io/h5_base.h"
-
-#if H5_VERSION_GE(1, 12, 0)
-#define vlen_reclaim H5Treclaim
-#else
-#define vlen_reclaim H5Dvlen_reclaim
-#endif
+#include "io/h5_vlen.h"
 
 static const char *objname(const char *obj) { return obj && *obj ? obj : "."; }
 
@@ -259,16 +254,30 @@ static dnn_status read_strings(hid_t a, dnn_h5_id loc, const char *obj, const ch
     goto done;
   }
   bool vlen = H5Tis_variable_str(t) > 0;
-  size_t size = vlen ? sizeof(char *) : H5Tget_size(t);
+  /* bytes the strings take in the file (a vlen reference is at least 10) */
+  size_t size = vlen ? 10 : H5Tget_size(t);
   uint64_t bytes;
-  if (size == 0 || !dnn_h5_mul((uint64_t)np, size, &bytes) || bytes > (uint64_t)PTRDIFF_MAX) {
-    st = ATTR_FAIL(false, DNN_ERR_IO, "claims %lld strings of %zu bytes", (long long)np, size);
+  if (size == 0 || !dnn_h5_mul((uint64_t)np, size, &bytes) || bytes > dnn_h5_file_size(a)) {
+    st = ATTR_FAIL(false, DNN_ERR_IO, "claims %lld strings of %zu bytes, more than the file holds",
+                   (long long)np, size);
     goto done;
   }
   out->s = calloc(np ? (size_t)np : 1, sizeof *out->s);
   out->len = calloc(np ? (size_t)np : 1, sizeof *out->len);
+  if (!out->s || !out->len) {
+    st = dnn_error(DNN_ERR_MEMORY, "attribute '%s': out of memory", attr);
+    goto done;
+  }
+  if (vlen) { /* through our own heap reader: see h5_vlen.h */
+    char why[400];
+    if (!dnn_h5_vlen_read(a, true, (size_t)np, out->s, out->len, why, sizeof why))
+      st = ATTR_FAIL(false, DNN_ERR_IO, "cannot read it: %s", why);
+    else
+      out->n = np;
+    goto done;
+  }
   buf = calloc(bytes ? (size_t)bytes : 1, 1);
-  if (!out->s || !out->len || !buf) {
+  if (!buf) {
     st = dnn_error(DNN_ERR_MEMORY, "attribute '%s': out of memory", attr);
     goto done;
   }
@@ -281,15 +290,9 @@ static dnn_status read_strings(hid_t a, dnn_h5_id loc, const char *obj, const ch
   H5T_str_t pad = H5Tget_strpad(t);
   bool ok = true;
   for (hssize_t i = 0; i < np && ok; i++) {
-    if (vlen) {
-      const char *e = ((char **)buf)[i];
-      ok = push_string(out, e ? e : "", e ? strlen(e) : 0);
-    } else {
-      const char *e = (const char *)buf + i * (hssize_t)size;
-      ok = push_string(out, e, unpadded(e, size, pad));
-    }
+    const char *e = (const char *)buf + i * (hssize_t)size;
+    ok = push_string(out, e, unpadded(e, size, pad));
   }
-  if (vlen) vlen_reclaim(mt, space, H5P_DEFAULT, buf);
   if (!ok) st = dnn_error(DNN_ERR_MEMORY, "attribute '%s': out of memory", attr);
 done:
   if (st != DNN_OK) dnn_h5_strings_free(out);

@@ -95,6 +95,14 @@ dnn_status dnn_h5_fail(dnn_h5_id loc, const char *name, const char *what, bool w
                    *detail ? ": " : "", detail);
 }
 
+uint64_t dnn_h5_file_size(dnn_h5_id obj) {
+  hsize_t size = 0;
+  hid_t f = H5Iget_file_id((hid_t)obj);
+  if (f < 0 || H5Fget_filesize(f, &size) < 0) size = 0;
+  if (f >= 0) H5Fclose(f); /* drops the reference H5Iget_file_id added */
+  return (uint64_t)size;
+}
+
 dnn_h5_id dnn_h5_file_type(dnn_dtype dt) {
   switch (dt) {
     case DNN_FLOAT32: return H5T_IEEE_F32LE;

@@ -59,6 +59,10 @@ bool dnn_h5_is_utf8(const char *s, size_t n);
  * with H5Pclose (-1 on failure). */
 dnn_h5_id dnn_h5_lcpl(const char *name);
 
+/* The size in bytes of the file holding obj (0 when unknown): what a
+ * stored object can claim at most. */
+uint64_t dnn_h5_file_size(dnn_h5_id obj);
+
 /* bytes = a * b without overflow; false when it would overflow. */
 static inline bool dnn_h5_mul(uint64_t a, uint64_t b, uint64_t *out) {
   return !__builtin_mul_overflow(a, b, out);

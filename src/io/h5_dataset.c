@@ -8,12 +8,7 @@
 #include "io/h5_base.h"
 #include "io/h5_dataset.h"
 #include "io/h5_group.h"
-
-#if H5_VERSION_GE(1, 12, 0)
-#define vlen_reclaim H5Treclaim
-#else
-#define vlen_reclaim H5Dvlen_reclaim
-#endif
+#include "io/h5_vlen.h"
 
 /* Bytes a never-written dataset may claim (it reads as its fill value). */
 #define UNWRITTEN_LIMIT ((uint64_t)1 << 20)
@@ -340,17 +335,10 @@ static dnn_status read_string_scalar(dnn_h5_id loc, const char *name, hid_t d, h
   dnn_status st = DNN_OK;
   hid_t mt = H5Tcopy(ftype);
   if (mt < 0) return dnn_h5_fail(loc, name, "dataset", true, DNN_ERR_IO, "cannot read its type");
-  if (H5Tis_variable_str(ftype) > 0) {
-    char *p = NULL;
-    if (H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, &p) < 0) {
-      st = dnn_h5_fail(loc, name, "dataset", true, DNN_ERR_IO, "cannot read it");
-    } else {
-      out->len = p ? strlen(p) : 0;
-      out->s = malloc(out->len + 1);
-      if (out->s) memcpy(out->s, p ? p : "", out->len + 1);
-      else st = dnn_error(DNN_ERR_MEMORY, "out of memory");
-      vlen_reclaim(mt, space, H5P_DEFAULT, &p);
-    }
+  if (H5Tis_variable_str(ftype) > 0) { /* through our own heap reader: see h5_vlen.h */
+    char why[400];
+    if (!dnn_h5_vlen_read(d, false, 1, &out->s, &out->len, why, sizeof why))
+      st = dnn_h5_fail(loc, name, "dataset", false, DNN_ERR_IO, "cannot read it: %s", why);
   } else {
     size_t size = H5Tget_size(ftype);
     if ((st = check_claim(loc, name, d, size)) == DNN_OK) {
