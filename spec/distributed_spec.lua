@@ -29,7 +29,7 @@ end
 
 local have_mpirun = os.execute("command -v mpirun >/dev/null 2>&1")
 local why_pending = not have_mpirun and "mpirun is missing (apt-get install openmpi-bin libopenmpi-dev; scripts/setup does)"
-  or not D.mpi_built() and "this build has no MPI (cmake found no libopenmpi-dev)" or nil
+  or not D.mpi_built() and "this build has no MPI (no libopenmpi-dev at configure time, or -DDNN_MPI=OFF)" or nil
 
 local tmpdir
 local function path(name) return tmpdir .. "/" .. name end
