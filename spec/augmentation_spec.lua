@@ -167,3 +167,24 @@ describe("DataAugmentationSequence", function()
     assert.same({ 12, 8, 8, 1 }, seq:get(1).image:size())
   end)
 end)
+
+describe("examples/augmentation.lua", function()
+  local ROOT = os.getenv("DNN_ROOT") or "."
+  local RUNNER = os.getenv("DNNLUA") or "lua5.4"
+  local function q(v) return "'" .. v:gsub("'", "'\\''") .. "'" end
+
+  it("trains briefly and writes the grid of originals and augmented copies", function()
+    local png = os.tmpname() .. ".png"
+    local p = assert(io.popen(("cd %s && %s examples/augmentation.lua --short --out %s 2>&1"):format(q(ROOT), q(RUNNER), q(png))))
+    local out = p:read("a")
+    local _, _, code = p:close()
+    assert.equal(0, code, out)
+    local acc = tonumber(out:match("Test accuracy: (%S+)"))
+    assert(acc and acc > 0.2, out)
+    -- 4 rows (originals + 3 copies) x 8 columns of 28x28 images, 2-pixel white lines
+    local grid = dnn.io.read_png(png)
+    os.remove(png)
+    assert.same({ 4 * 28 + 5 * 2, 8 * 28 + 9 * 2, 1 }, grid:size())
+    assert.equal(255, grid[1][1][1])
+  end)
+end)

@@ -120,6 +120,7 @@ describe("ImageDataGenerator.apply_transform", function()
       "image_transform", "int32")
     check.fails_with(function() gen:apply_transform(dnn.zeros(4, 4, 1), { rotation = 3 }) end, "unknown key 'rotation'")
     check.fails_with(function() gen:apply_transform(dnn.zeros(4, 4, 1), { theta = "big" }) end, "params.theta", "number")
+    check.fails_with(function() gen:apply_transform(dnn.zeros(4, 4, 1), { zx = 0 / 0 }) end, "params.zx", "finite")
     check.fails_with(function() gen:apply_transform(dnn.zeros(2, 4, 4, 1), { {} }) end, "1 parameter tables", "2 images")
     check.fails_with(function() gen:apply_transform(dnn.zeros(2, 4, 4, 1), { {}, { zx = true } }) end, "params[2].zx")
     check.fails_with(function() gen:apply_transform(dnn.zeros(4, 4, 2), { brightness = 0.5 }) end,

@@ -199,3 +199,19 @@ describe("Sequences through fit / evaluate / predict", function()
     assert(check.rel_err(pn, pp) < 1e-6)
   end)
 end)
+
+describe("examples/data_generator.lua", function()
+  local ROOT = os.getenv("DNN_ROOT") or "."
+  local RUNNER = os.getenv("DNNLUA") or "lua5.4"
+  local function q(v) return "'" .. v:gsub("'", "'\\''") .. "'" end
+
+  it("writes one file per id and trains from the Keras-article DataGenerator", function()
+    local p = assert(io.popen(("cd %s && %s examples/data_generator.lua --short 2>&1"):format(q(ROOT), q(RUNNER))))
+    local out = p:read("a")
+    local _, _, code = p:close()
+    assert.equal(0, code, out)
+    assert.truthy(out:find("wrote 1500 sample files", 1, true), out)
+    local acc = tonumber(out:match("Validation accuracy: (%S+)"))
+    assert(acc and acc > 0.2, out)
+  end)
+end)
