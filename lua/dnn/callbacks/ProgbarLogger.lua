@@ -54,6 +54,8 @@ function ProgbarLogger:set_params(params)
     error(("ProgbarLogger: params.verbose must be 0, 1 or 2, got %s"):format(Progbar.describe(verbose)), 0)
   end
   self.verbose = math.tointeger(verbose)
+  local dist = package.loaded["dnn.distributed"] -- replicas under mpirun: rank 0 alone prints
+  if dist and dist.rank() ~= 0 then self.verbose = 0 end
   self.epochs = self.params.epochs or 1
   local steps = self.params.steps
   self.target = (type(steps) == "number" and steps > 0) and steps or nil
