@@ -107,8 +107,8 @@ describe("dnn.data.sequence_builder (DSS's build_*_sequence_with_batch_size)", f
   end)
 end)
 
-describe("dnn.data.validated", function()
-  -- A sequence whose batch k is made by make(k)
+describe("checked batches", function()
+  -- A Sequence subclass whose batch k is made by make(k)
   local function seq_of(n, make)
     local S = dnn.data.Sequence:extend("Made")
     function S:len() return n end
@@ -116,11 +116,16 @@ describe("dnn.data.validated", function()
     return S()
   end
 
+  -- A plain object with len and get (no class): checked only through validated()
+  local function plain(n, make)
+    return { len = function() return n end, get = function(_, i) return make(i) end }
+  end
+
   it("passes consistent batches through (the last may be smaller)", function()
-    local s = dnn.data.validated(seq_of(3, function(i)
+    local s = seq_of(3, function(i)
       local b = i == 3 and 1 or 4
       return { image = dnn.zeros(b, 5, 5, 1), meta = dnn.zeros(b, 2) }, dnn.zeros(b), dnn.ones(b)
-    end))
+    end)
     for i = 1, 3 do
       local x, y, w = s:get(i)
       assert.equal(i == 3 and 1 or 4, x.image:size(1))
@@ -129,28 +134,55 @@ describe("dnn.data.validated", function()
     end
   end)
 
-  it("names the batch, the input and both shapes when a batch's shape changes", function()
-    local s = dnn.data.validated(seq_of(3, function(i)
+  it("names the class, the batch, the input and both shapes when a batch's shape changes", function()
+    local s = seq_of(3, function(i)
       return { image = dnn.zeros(4, 5, i == 2 and 6 or 5, 1) }, dnn.zeros(4)
-    end))
+    end)
     s:get(1)
-    check.fails_with(function() s:get(2) end, "Sequence batch 2", "x.image", "[4, 5, 6, 1]", "batch 1", "[4, 5, 5, 1]")
+    check.fails_with(function() s:get(2) end, "Made batch 2", "x.image", "[4, 5, 6, 1]", "batch 1", "[4, 5, 5, 1]")
+    -- through fit, the same message instead of a layer's
+    local bad = seq_of(3, function(i) return dnn.rand(4, i == 2 and 5 or 4), dnn.zeros(4, 1) end)
+    local model = dnn.Sequential { dnn.layers.Dense { 1, input_shape = { 4 } } }
+    model:compile { optimizer = "sgd", loss = "mse" }
+    check.fails_with(function() model:fit { bad, epochs = 1, verbose = 0 } end, "Made batch 2", "[4, 5]", "[4, 4]")
   end)
 
-  it("catches a changed dtype, a missing input, and x / y batch sizes that differ", function()
-    local s = dnn.data.validated(seq_of(2, function(i)
+  it("lets shapes vary with variable_shapes = true, and compares within an epoch only", function()
+    local s = seq_of(2, function(i) return dnn.zeros(2, i + 3), dnn.zeros(2) end)
+    s.variable_shapes = true
+    s:get(1)
+    s:get(2)
+    local epoch = 0
+    local grow = seq_of(2, function() return dnn.zeros(2, 3 + epoch), dnn.zeros(2) end)
+    grow:get(1)
+    grow:get(2)
+    grow:on_epoch_end() -- the base on_epoch_end starts a new reference
+    epoch = 1
+    grow:get(1)
+    grow:get(2)
+    -- but a different dtype is still an error, variable_shapes or not
+    local t = seq_of(2, function(i) return dnn.zeros(2, 3, { dtype = i == 1 and "float32" or "float64" }) end)
+    t.variable_shapes = true
+    t:get(1)
+    check.fails_with(function() t:get(2) end, "Made batch 2", "float64", "float32")
+  end)
+
+  it("checks plain objects through dnn.data.validated", function()
+    local s = dnn.data.validated(plain(2, function(i)
       return dnn.zeros(4, 3, { dtype = i == 1 and "float32" or "float64" }), dnn.zeros(4)
     end))
     s:get(1)
     check.fails_with(function() s:get(2) end, "Sequence batch 2", "float64", "float32")
-    local m = dnn.data.validated(seq_of(2, function(i)
+    local m = dnn.data.validated(plain(2, function(i)
       if i == 1 then return { a = dnn.zeros(2, 1), b = dnn.zeros(2, 1) }, dnn.zeros(2) end
       return { a = dnn.zeros(2, 1) }, dnn.zeros(2)
     end))
     m:get(1)
     check.fails_with(function() m:get(2) end, "Sequence batch 2", "1 tensors", "batch 1 had 2")
-    local yb = dnn.data.validated(seq_of(1, function() return dnn.zeros(4, 3), dnn.zeros(3) end))
+    local yb = dnn.data.validated(plain(1, function() return dnn.zeros(4, 3), dnn.zeros(3) end))
     check.fails_with(function() yb:get(1) end, "Sequence batch 1", "y has 3 samples", "x has 4")
+    local nt = dnn.data.validated(plain(1, function() return { dnn.zeros(2), "text" } end))
+    check.fails_with(function() nt:get(1) end, "Sequence batch 1", "x[2] is a string")
     check.fails_with(function() dnn.data.validated(5) end, "validated", "Sequence")
   end)
 end)

@@ -40,8 +40,6 @@ function Sequence:get(i)
   error(("%s: a Sequence must define get(i) returning x, y[, sample_weight]"):format(class.name(self)), 2)
 end
 
-function Sequence:on_epoch_end() end
-
 -- Sequence sizes read as #seq too.
 function Sequence:__len() return self:len() end
 
@@ -240,9 +238,17 @@ function data.sequence_builder(...)
 end
 
 -- ---- checked batches ----
+--
+-- Every get(i) defined on a subclass of dnn.data.Sequence is checked: within
+-- an epoch each batch must have the structure (inputs by position or name),
+-- the dtypes and the per-sample shapes of the epoch's first batch, and x, y
+-- and sample_weight must agree on the batch size -- so a generator that
+-- drifts fails with the batch's index and both shapes instead of deep inside
+-- a layer.  A Sequence whose samples legitimately change shape from batch to
+-- batch (per-batch padding) sets `variable_shapes = true`; then only the
+-- structure, dtypes and batch sizes are checked.  dnn.data.validated(seq)
+-- applies the same checks to any object with len and get.
 
--- One batch's layout: per part (x, y, sample_weight) the keys, dtypes and
--- per-sample shapes, to compare with later batches.
 local function shape_tail(t)
   local s = t:size()
   local out = {}
@@ -250,22 +256,24 @@ local function shape_tail(t)
   return table.concat(out, ",")
 end
 
-local function layout(i, x, y, sw)
+-- One batch's layout: per part (x, y, sample_weight) the entries with their
+-- dtypes and per-sample shapes.  Errors name the batch.
+local function layout(label, i, x, y, sw)
   local parts, batch = {}, nil
   for _, part in ipairs { { "x", x }, { "y", y }, { "sample_weight", sw } } do
     local name, v = part[1], part[2]
     local entries = {}
     if v ~= nil then
-      each_tensor(("Sequence batch %d: %s"):format(i, name), v, function(k, t)
+      each_tensor(("%s batch %d: %s"):format(label, i, name), v, function(k, t)
         local where = key_str(name, k)
         if not dnn.is_tensor(t) then
-          error(("Sequence batch %d: %s is a %s, not a tensor"):format(i, where, type(t)), 0)
+          error(("%s batch %d: %s is a %s, not a tensor"):format(label, i, where, type(t)), 0)
         end
         if t:dim() == 0 then
-          error(("Sequence batch %d: %s is a 0-d tensor (a batch needs a first dim)"):format(i, where), 0)
+          error(("%s batch %d: %s is a 0-d tensor (a batch needs a first dim)"):format(label, i, where), 0)
         end
         if batch and t:size(1) ~= batch.n then
-          error(("Sequence batch %d: %s has %d samples (shape %s) but %s has %d"):format(i, where, t:size(1),
+          error(("%s batch %d: %s has %d samples (shape %s) but %s has %d"):format(label, i, where, t:size(1),
             tostring(t:size()), batch.where, batch.n), 0)
         end
         batch = batch or { n = t:size(1), where = where }
@@ -277,54 +285,112 @@ local function layout(i, x, y, sw)
   return parts
 end
 
+-- Checks batch i against the first batch recorded in state (a table).
+local function check_batch(state, label, i, x, y, sw, shapes)
+  local cur = layout(label, i, x, y, sw)
+  local ref = state.first
+  if ref == nil then
+    state.first = { i = i, parts = cur }
+    return
+  end
+  for _, name in ipairs { "x", "y", "sample_weight" } do
+    local a, b = ref.parts[name], cur[name]
+    if #a ~= #b then
+      error(("%s batch %d: %s has %d tensors but batch %d had %d"):format(label, i, name, #b, ref.i, #a), 0)
+    end
+    for k = 1, #a do
+      local ea, eb = a[k], b[k]
+      if ea.where ~= eb.where then
+        error(("%s batch %d: %s holds %s where batch %d held %s"):format(label, i, name, eb.where, ref.i, ea.where), 0)
+      end
+      if ea.dtype ~= eb.dtype then
+        error(("%s batch %d: %s is %s but batch %d gave %s"):format(label, i, eb.where, eb.dtype, ref.i, ea.dtype), 0)
+      end
+      if shapes and ea.tail ~= eb.tail then
+        error(("%s batch %d: %s has shape %s but batch %d had %s (batches may differ only in their first dim, the batch size; a Sequence with variable_shapes = true may vary the others)"):format(
+          label, i, eb.where, eb.shape, ref.i, ea.shape), 0)
+      end
+    end
+  end
+end
+
+-- get(i)'s results as x, y, sw (get may return one table {x=, y=, sample_weight=}).
+local function unpack_batch(x, y, sw)
+  if y == nil and sw == nil and type(x) == "table" and not dnn.is_tensor(x) and x.x ~= nil then
+    return x.x, x.y, x.sample_weight
+  end
+  return x, y, sw
+end
+
+local function checked_get(get)
+  return function(self, i)
+    local r = table.pack(get(self, i))
+    local x, y, sw = unpack_batch(r[1], r[2], r[3])
+    if x ~= nil and type(self) == "table" then -- nil: a generator ran dry
+      local state = rawget(self, "_batch_check")
+      if state == nil then
+        state = {}
+        rawset(self, "_batch_check", state)
+      end
+      check_batch(state, class.name(self), i, x, y, sw, not self.variable_shapes)
+    end
+    return table.unpack(r, 1, r.n)
+  end
+end
+
+local function checked_epoch_end(fn)
+  return function(self, ...)
+    if type(self) == "table" then rawset(self, "_batch_check", nil) end
+    return fn(self, ...)
+  end
+end
+
+-- Subclasses get their get and on_epoch_end wrapped as they are defined.
+function Sequence:extend(name)
+  local cls = class.Object.extend(self, name)
+  local mt = getmetatable(cls)
+  mt.__newindex = function(t, k, v)
+    if type(v) == "function" then
+      if k == "get" then v = checked_get(v) elseif k == "on_epoch_end" then v = checked_epoch_end(v) end
+    end
+    rawset(t, k, v)
+  end
+  return cls
+end
+
+-- The base on_epoch_end starts a new reference batch (subclasses' own
+-- on_epoch_end are wrapped to do the same).
+function Sequence:on_epoch_end()
+  rawset(self, "_batch_check", nil)
+end
+
 local ValidatedSequence = Sequence:extend("ValidatedSequence")
 data.ValidatedSequence = ValidatedSequence
 
 function ValidatedSequence:init(inner)
   self.inner = inner
-  self.first = nil
+  self.variable_shapes = inner.variable_shapes
+  local name = class.name(inner)
+  self.label = name ~= "table" and name or "Sequence"
 end
 
 function ValidatedSequence:len() return self.inner:len() end
 
-function ValidatedSequence:get(i)
-  local x, y, sw = self.inner:get(i)
-  if y == nil and sw == nil and type(x) == "table" and not dnn.is_tensor(x) and x.x ~= nil then
-    x, y, sw = x.x, x.y, x.sample_weight
+-- (rawset: this get does its own checking, named after the inner sequence)
+rawset(ValidatedSequence, "get", function(self, i)
+  local r = table.pack(self.inner:get(i))
+  local x, y, sw = unpack_batch(r[1], r[2], r[3])
+  if x ~= nil then
+    self.state = self.state or {}
+    check_batch(self.state, self.label, i, x, y, sw, not self.variable_shapes)
   end
-  if x == nil then return nil end -- a generator ran dry
-  local cur = layout(i, x, y, sw)
-  local ref = self.first
-  if ref == nil then
-    self.first = { i = i, parts = cur }
-  else
-    for _, name in ipairs { "x", "y", "sample_weight" } do
-      local a, b = ref.parts[name], cur[name]
-      if #a ~= #b then
-        error(("Sequence batch %d: %s has %d tensors but batch %d had %d"):format(i, name, #b, ref.i, #a), 0)
-      end
-      for k = 1, #a do
-        local ea, eb = a[k], b[k]
-        if ea.where ~= eb.where then
-          error(("Sequence batch %d: %s holds %s where batch %d held %s"):format(i, name, eb.where, ref.i, ea.where), 0)
-        end
-        if ea.dtype ~= eb.dtype then
-          error(("Sequence batch %d: %s is %s but batch %d gave %s"):format(i, eb.where, eb.dtype, ref.i, ea.dtype), 0)
-        end
-        if ea.tail ~= eb.tail then
-          error(("Sequence batch %d: %s has shape %s but batch %d had %s (batches may differ only in their first dim, the batch size)"):format(
-            i, eb.where, eb.shape, ref.i, ea.shape), 0)
-        end
-      end
-    end
-  end
-  if sw ~= nil then return x, y, sw end
-  return x, y
-end
+  return table.unpack(r, 1, r.n)
+end)
 
-function ValidatedSequence:on_epoch_end()
+rawset(ValidatedSequence, "on_epoch_end", function(self)
+  self.state = nil
   if self.inner.on_epoch_end then self.inner:on_epoch_end() end
-end
+end)
 
 function ValidatedSequence:get_state()
   return self.inner.get_state and self.inner:get_state() or nil
@@ -334,7 +400,7 @@ function ValidatedSequence:set_state(s)
   if self.inner.set_state then self.inner:set_state(s) end
 end
 
--- dnn.data.validated(seq): seq's batches, each checked against the first.
+-- dnn.data.validated(seq): seq's batches, each checked against the epoch's first.
 function data.validated(seq)
   if type(seq) ~= "table" or type(seq.len) ~= "function" or type(seq.get) ~= "function" then
     error(("validated: expected a Sequence (len and get), got %s"):format(type(seq)), 2)
