@@ -165,6 +165,19 @@ model:fit{x=dnn.randn(32, 4), y=dnn.randn(32, 1), epochs=1, batch_size=8, verbos
 print("fit returned")
 ]]
 
+-- a hand loop whose replicas built different variables
+local VARS = [[
+local D = dnn.distributed
+local units = D.rank() == 0 and 4 or 5
+local m = dnn.Sequential{dnn.layers.Dense{units, input_shape={3}}, dnn.layers.Dense{1}}
+local opt = D.DistributedOptimizer("sgd")
+local tape = dnn.GradientTape()
+local loss = m(dnn.randn(4, 3)):sum()
+local vars = m.trainable_variables
+local ok, err = pcall(opt.apply_gradients, opt, tape:gradient(loss, vars), vars)
+print(("rank %d: %s"):format(D.rank(), err))
+]]
+
 -- replica 1 dies, hangs or fails in the middle of training
 local FAILURE = [[
 local D = dnn.distributed
@@ -375,6 +388,16 @@ describe("dnn.distributed under mpirun -np 2", function()
       .. "float32[4, 16] on rank 0 and float32[4, 17] on rank 1"
     assert.are.equal(2, count(out, msg:gsub("%p", "%%%0")), out)
     assert.is_falsy(out:find("fit returned", 1, true))
+  end)
+
+  it("DistributedOptimizer names variables that differ between replicas", function()
+    local out, code = mpirun(2, write("vars.lua", VARS))
+    assert.are.equal(0, code, out)
+    local msg = "SGD.apply_gradients: the replicas' variables differ (every replica must build the same "
+      .. "architecture): rank 0 has 4 weights (21 parameters), rank 1 has 4 weights (26 parameters); first "
+      .. "difference: weight 1 (variable 1) is float32[3, 4] on rank 0 and float32[3, 5] on rank 1"
+    assert.truthy(out:find("rank 0: " .. msg, 1, true), out)
+    assert.truthy(out:find("rank 1: " .. msg, 1, true), out)
   end)
 
   for _, mode in ipairs({ "die", "hang", "fail" }) do

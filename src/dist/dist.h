@@ -33,7 +33,14 @@ typedef struct {
   double divide_by;    /* the reduced values are divided by this (0 or 1: no; AVG divides by size) */
   size_t bucket_bytes; /* fusion buffer: tensors are packed into buckets of about this size,
                           one collective per bucket (0: DNN_DIST_BUCKET_BYTES) */
+  bool no_check;       /* skip the argument check: for callers whose layout is already agreed
+                          (small payloads then still wait under the deadline) */
+  uint64_t signature;  /* compared across replicas with the arguments (0: none), e.g. the
+                          dnn_dist_layout_hash of tensors a later no_check call sends */
 } dnn_dist_reduce_opts;
+
+/* A hash of the dtypes and shapes of n tensors (for signature). */
+uint64_t dnn_dist_layout_hash(int n, dnn_tensor *const *ts);
 
 #define DNN_DIST_BUCKET_BYTES ((size_t)25 << 20) /* PyTorch DDP's bucket_cap_mb = 25 */
 

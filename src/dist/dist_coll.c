@@ -24,6 +24,7 @@
 
 #define g dnn_dist_g
 #define CHUNK_ELEMS ((int64_t)1 << 30) /* MPI counts are ints */
+#define SMALL_BYTES ((size_t)64 << 10)  /* unchecked payloads up to this wait under the deadline */
 
 static bool on_cuda(const dnn_tensor *t) { return dnn_tensor_device(t).type == DNN_DEVICE_CUDA; }
 
@@ -35,6 +36,21 @@ static dnn_status check_tensors(const char *op, int n, dnn_tensor *const *ts) {
       return dnn_error(DNN_ERR_DEVICE, "%s: tensors %d and 1 are on different devices (cpu and cuda)", op, i + 1);
   }
   return DNN_OK;
+}
+
+static uint64_t mix(uint64_t h, uint64_t v) {
+  h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+  return h * 0xff51afd7ed558ccdull;
+}
+
+uint64_t dnn_dist_layout_hash(int n, dnn_tensor *const *ts) {
+  uint64_t h = 0x243f6a8885a308d3ull;
+  for (int i = 0; i < n; i++) {
+    h = mix(h, (uint64_t)ts[i]->dtype);
+    h = mix(h, (uint64_t)ts[i]->ndim);
+    for (int d = 0; d < ts[i]->ndim; d++) h = mix(h, (uint64_t)ts[i]->shape[d]);
+  }
+  return h;
 }
 
 #ifdef DNN_HAVE_MPI
@@ -52,32 +68,25 @@ static void describe(int n, dnn_tensor *const *ts, char *buf, size_t cap) {
   if (w + 1 >= cap && cap > 4) memcpy(buf + cap - 4, "...", 4);
 }
 
-static uint64_t mix(uint64_t h, uint64_t v) {
-  h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-  return h * 0xff51afd7ed558ccdull;
-}
-
 static bool use_mpi(void) { return g.mpi && g.size > 1; }
 
-/* Every replica passes the same list (and the same `extra`: op or root). */
-static dnn_status check_same(const char *op, int n, dnn_tensor *const *ts, int64_t extra) {
-  uint64_t h = 0x243f6a8885a308d3ull, bytes = 0;
-  for (int i = 0; i < n; i++) {
-    h = mix(h, (uint64_t)ts[i]->dtype);
-    h = mix(h, (uint64_t)ts[i]->ndim);
-    for (int d = 0; d < ts[i]->ndim; d++) h = mix(h, (uint64_t)ts[i]->shape[d]);
-    bytes += (uint64_t)dnn_numel(ts[i]) * dnn_dtype_size((dnn_dtype)ts[i]->dtype);
-  }
-  int64_t v[4] = {n, (int64_t)(bytes >> 1), (int64_t)(h >> 2), extra};
-  int64_t mm[8], red[8];
-  for (int i = 0; i < 4; i++) mm[2 * i] = v[i], mm[2 * i + 1] = -v[i];
+/* Every replica passes the same list (and the same `extra`: op or root, and
+ * the same signature). */
+static dnn_status check_same(const char *op, int n, dnn_tensor *const *ts, int64_t extra, uint64_t signature) {
+  uint64_t h = dnn_dist_layout_hash(n, ts), bytes = 0;
+  for (int i = 0; i < n; i++) bytes += (uint64_t)dnn_numel(ts[i]) * dnn_dtype_size((dnn_dtype)ts[i]->dtype);
+  int64_t v[5] = {n, (int64_t)(bytes >> 1), (int64_t)(h >> 2), extra, (int64_t)(signature >> 2)};
+  int64_t mm[10], red[10];
+  for (int i = 0; i < 5; i++) mm[2 * i] = v[i], mm[2 * i + 1] = -v[i];
   MPI_Request req;
-  int rc = MPI_Iallreduce(mm, red, 8, MPI_INT64_T, MPI_MAX, g.comm, &req);
+  int rc = MPI_Iallreduce(mm, red, 10, MPI_INT64_T, MPI_MAX, g.comm, &req);
   if (rc != MPI_SUCCESS) return dnn_dist_mpi_error(op, rc);
   g.stats.collectives++;
   DNN_RETURN_IF_ERR(dnn_dist_wait(1, &req, op));
   bool same = true;
   for (int i = 0; i < 4; i++) same = same && red[2 * i] == -red[2 * i + 1];
+  if (same && red[8] != -red[9])
+    return dnn_error(DNN_ERR_SHAPE, "%s: the replicas' signatures differ (the tensors a later call sends)", op);
   if (same) return DNN_OK;
   /* name what each replica passed */
   enum { W = 160 };
@@ -237,7 +246,7 @@ dnn_status dnn_dist_allreduce(int n, dnn_tensor *const *ts, dnn_tensor **out, co
   DNN_RETURN_IF_ERR(dnn_dist_check_usable(op));
   if (n > 0 && on_cuda(ts[0])) return reduce_cuda(n, ts, out, o);
 #ifdef DNN_HAVE_MPI
-  if (use_mpi()) DNN_RETURN_IF_ERR(check_same(op, n, ts, (int64_t)o->op));
+  if (use_mpi() && !o->no_check) DNN_RETURN_IF_ERR(check_same(op, n, ts, (int64_t)o->op, o->signature));
 #endif
   size_t cap = o->bucket_bytes ? o->bucket_bytes : DNN_DIST_BUCKET_BYTES;
   double div = o->divide_by != 0.0 ? o->divide_by : 1.0;
@@ -269,6 +278,15 @@ dnn_status dnn_dist_allreduce(int n, dnn_tensor *const *ts, dnn_tensor **out, co
     }
     g.stats.bytes += (uint64_t)bk[b].elems * esz;
 #ifdef DNN_HAVE_MPI
+    if (use_mpi() && status == DNN_OK && o->no_check && (size_t)bk[b].elems * esz <= SMALL_BYTES) {
+      /* no check ran: this is the replicas' meeting, under the deadline */
+      MPI_Request req;
+      int rc = MPI_Iallreduce(MPI_IN_PLACE, st[b]->data, (int)bk[b].elems, dnn_dist_mpi_type(bk[b].dt),
+                              mpi_op(o->op), g.comm, &req);
+      status = rc == MPI_SUCCESS ? dnn_dist_wait(1, &req, op) : dnn_dist_mpi_error(op, rc);
+      g.stats.collectives++;
+      continue;
+    }
     for (int64_t c = 0; use_mpi() && c < bk[b].elems && status == DNN_OK; c += CHUNK_ELEMS) {
       int64_t m = bk[b].elems - c < CHUNK_ELEMS ? bk[b].elems - c : CHUNK_ELEMS;
       int rc = MPI_Allreduce(MPI_IN_PLACE, (char *)st[b]->data + c * (int64_t)esz, (int)m,
@@ -315,7 +333,7 @@ dnn_status dnn_dist_broadcast_(int n, dnn_tensor *const *ts, int root, size_t bu
   if (n > 0 && on_cuda(ts[0])) return dnn_dist_nccl_broadcast_(n, ts, root);
 #ifdef DNN_HAVE_MPI
   if (!use_mpi()) return DNN_OK;
-  DNN_RETURN_IF_ERR(check_same(op, n, ts, root));
+  DNN_RETURN_IF_ERR(check_same(op, n, ts, root, 0));
   size_t cap = bucket_bytes ? bucket_bytes : DNN_DIST_BUCKET_BYTES;
   int *idx = malloc(sizeof(int) * (size_t)(n ? n : 1));
   bucket *bk = malloc(sizeof(bucket) * (size_t)(n ? n : 1));

@@ -76,7 +76,7 @@ static int l_barrier(lua_State *L) {
   return 0;
 }
 
-/* allreduce(list, {op=, prescale=, divide_by=, bucket_bytes=, inplace=})
+/* allreduce(list, {op=, prescale=, divide_by=, bucket_bytes=, inplace=, check=true, signature=})
  * -> a list of new tensors, or nothing when inplace. */
 static int l_allreduce(lua_State *L) {
   int n;
@@ -97,6 +97,8 @@ static int l_allreduce(lua_State *L) {
   lua_Integer bb = dnnL_optinteger_field(L, opts, "bucket_bytes", 0);
   if (bb < 0) return luaL_error(L, "allreduce: bucket_bytes must be >= 0");
   o.bucket_bytes = (size_t)bb;
+  o.no_check = !dnnL_optboolean_field(L, opts, "check", 1);
+  o.signature = (uint64_t)dnnL_optinteger_field(L, opts, "signature", 0);
   if (dnnL_optboolean_field(L, opts, "inplace", 0)) {
     dnnL_check(L, dnn_dist_allreduce(n, ts, NULL, &o));
     return 0;
@@ -114,6 +116,15 @@ static int l_allreduce(lua_State *L) {
   lua_pushinteger(L, n);
   lua_setfield(L, -2, "n");
   dnnL_account(L, bytes);
+  return 1;
+}
+
+/* layout_hash(list) -> an integer hash of the tensors' dtypes and shapes */
+static int l_layout_hash(lua_State *L) {
+  int n;
+  lua_settop(L, 1);
+  dnn_tensor **ts = check_list(L, 1, &n, "layout_hash");
+  lua_pushinteger(L, (lua_Integer)dnn_dist_layout_hash(n, ts));
   return 1;
 }
 
@@ -204,6 +215,7 @@ void dnnL_open_dist(lua_State *L) {
       {"timeout", l_timeout},
       {"barrier", l_barrier},
       {"allreduce", l_allreduce},
+      {"layout_hash", l_layout_hash},
       {"broadcast", l_broadcast},
       {"allgather", l_allgather},
       {"allgather_string", l_allgather_string},

@@ -21,6 +21,7 @@ local dnn = require "dnn"
 local class = require "dnn.class"
 local Optimizer = require "dnn.optimizers.optimizer"
 local shard = require "dnn.distributed.shard"
+local sync = require "dnn.distributed.sync"
 local core = dnn.core._dist
 
 local made = setmetatable({}, { __mode = "k" }) -- optimizer class -> its distributed subclass
@@ -49,8 +50,20 @@ local function distributed_apply(self, fname, grads, vars)
   local info = {}
   for i = 1, n do info[i] = grads[i] ~= nil and 1 or 0 end
   info[n + 1], info[n + 2] = mine, mine * mine
-  local ok, red = pcall(core.allreduce, { dnn.tensor(info, { dtype = "float64" }) }, { op = "sum" })
-  if not ok then error(fname .. ": " .. tostring(red), 3) end
+  -- the variables' layout rides along as a signature, so the gradients
+  -- themselves travel without a check of their own
+  local vlist = {}
+  for i = 1, n do
+    if not dnn.is_tensor(vars[i]) then break end
+    vlist[i] = vars[i]
+  end
+  local sig = #vlist == n and core.layout_hash(vlist) or 0
+  local ok, red = pcall(core.allreduce, { dnn.tensor(info, { dtype = "float64" }) }, { op = "sum", signature = sig })
+  if not ok then
+    -- every replica saw the same mismatch: name it (a collective on all of them)
+    if tostring(red):find("signatures differ", 1, true) then sync.check_variables(vlist, fname) end
+    error(fname .. ": " .. tostring(red), 3)
+  end
   local sums = red[1]:totable()
   local total, squares = sums[n + 1], sums[n + 2]
   local list, where = {}, {}
@@ -65,7 +78,7 @@ local function distributed_apply(self, fname, grads, vars)
       where[#list] = i
     end
   end
-  local opts = { op = "sum", bucket_bytes = cfg.bucket_bytes }
+  local opts = { op = "sum", bucket_bytes = cfg.bucket_bytes, check = sig == 0 }
   if cfg.op == "average" then
     if squares * size == total * total then -- equal batches: the plain mean, exactly
       opts.divide_by = size

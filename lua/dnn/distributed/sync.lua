@@ -22,14 +22,9 @@ local function weight_rows(model)
   return rows
 end
 
--- check_model(model[, what]): every replica has the same weights (count,
--- dtypes, shapes, in order).  Otherwise an error on every replica naming the
--- difference.  One collective, under the timeout: no hang.
-function S.check_model(model, what)
-  ensure()
-  what = what or "distributed"
-  local rows = weight_rows(model)
-  if core.size() == 1 then return true end
+-- Compares rows {name=, dtype=, shape=, numel=} across replicas; raises on
+-- every replica naming the first difference.
+local function check_rows(rows, what, subject)
   local parts, total = {}, 0
   for i, r in ipairs(rows) do
     parts[i] = r.dtype .. r.shape
@@ -65,8 +60,28 @@ function S.check_model(model, what)
         :format(a.n, a.params, r - 1, b.n, b.params, detail)
     end
   end
-  error(("%s: the replicas' models differ (every replica must build the same architecture): %s")
-    :format(what, table.concat(lines, "; ")), 0)
+  error(("%s: the replicas' %s (every replica must build the same architecture): %s")
+    :format(what, subject, table.concat(lines, "; ")), 0)
+end
+
+-- check_model(model[, what]): every replica has the same weights (count,
+-- dtypes, shapes, in order).  Otherwise an error on every replica naming the
+-- difference.  One collective, under the timeout: no hang.
+function S.check_model(model, what)
+  ensure()
+  if core.size() == 1 then return true end
+  return check_rows(weight_rows(model), what or "distributed", "models differ")
+end
+
+-- check_variables(vars[, what]): the same for a list of variables.
+function S.check_variables(vars, what)
+  ensure()
+  if core.size() == 1 then return true end
+  local rows = {}
+  for i, v in ipairs(vars) do
+    rows[i] = { name = "variable " .. i, dtype = v.dtype, shape = tostring(v:size()), numel = v:numel() }
+  end
+  return check_rows(rows, what or "distributed", "variables differ")
 end
 
 -- ---- broadcasts from root ----
@@ -178,10 +193,12 @@ local function additive_fields(m)
   return out
 end
 
--- reduce_metrics(model, logs) -> logs of all replicas: metrics with
--- additive state (means, accuracies, confusion counts, AUC, R2, F-scores)
--- from their summed state, exactly; other numbers averaged.  One collective.
-function S.reduce_metrics(model, logs)
+-- reduce_metrics(model, logs[, check=true]) -> logs of all replicas:
+-- metrics with additive state (means, accuracies, confusion counts, AUC, R2,
+-- F-scores) from their summed state, exactly; other numbers averaged.  One
+-- collective (two with the argument check; fit's per-step calls, whose
+-- layout is fixed by the compiled model, skip it).
+function S.reduce_metrics(model, logs, check)
   ensure()
   if core.size() == 1 then return logs end
   local entries, covered, numbers, parts = {}, {}, {}, {}
@@ -214,7 +231,7 @@ function S.reduce_metrics(model, logs)
       if dnn.is_tensor(v) then parts[#parts + 1] = v:double():reshape(-1) end
     end
   end
-  local summed = core.allreduce(parts, { op = "sum" })
+  local summed = core.allreduce(parts, { op = "sum", check = check ~= false })
   local nums = summed[1]:totable()
   local out, ni, ti = {}, 0, 1
   for k, v in pairs(logs) do out[k] = v end
