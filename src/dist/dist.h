@@ -37,6 +37,8 @@ typedef struct {
                           (small payloads then still wait under the deadline) */
   uint64_t signature;  /* compared across replicas with the arguments (0: none), e.g. the
                           dnn_dist_layout_hash of tensors a later no_check call sends */
+  bool reuse_inputs;   /* with out: contiguous inputs receive the result and are returned
+                          (retained) instead of new tensors */
 } dnn_dist_reduce_opts;
 
 /* A hash of the dtypes and shapes of n tensors (for signature). */
@@ -70,7 +72,7 @@ dnn_status dnn_dist_barrier(void);
 
 /* Reduces n tensors across replicas, fused into few large collectives.
  * out == NULL: in place into ts.  Else out[i] receives a new contiguous
- * tensor shaped like ts[i] (views of the fused buffers; ts untouched).  Every
+ * tensor shaped like ts[i] (ts untouched; see reuse_inputs).  Every
  * replica must pass the same dtypes and shapes in the same order: a
  * mismatch is an error on every replica that names each one's tensors. */
 dnn_status dnn_dist_allreduce(int n, dnn_tensor *const *ts, dnn_tensor **out,

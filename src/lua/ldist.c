@@ -76,8 +76,9 @@ static int l_barrier(lua_State *L) {
   return 0;
 }
 
-/* allreduce(list, {op=, prescale=, divide_by=, bucket_bytes=, inplace=, check=true, signature=})
- * -> a list of new tensors, or nothing when inplace. */
+/* allreduce(list, {op=, prescale=, divide_by=, bucket_bytes=, inplace=, check=true, signature=,
+ * reuse=}) -> a list of new tensors (reuse: the inputs themselves where contiguous), or nothing
+ * when inplace. */
 static int l_allreduce(lua_State *L) {
   int n;
   lua_settop(L, 2);
@@ -99,15 +100,13 @@ static int l_allreduce(lua_State *L) {
   o.bucket_bytes = (size_t)bb;
   o.no_check = !dnnL_optboolean_field(L, opts, "check", 1);
   o.signature = (uint64_t)dnnL_optinteger_field(L, opts, "signature", 0);
+  o.reuse_inputs = dnnL_optboolean_field(L, opts, "reuse", 0);
   if (dnnL_optboolean_field(L, opts, "inplace", 0)) {
     dnnL_check(L, dnn_dist_allreduce(n, ts, NULL, &o));
     return 0;
   }
   dnn_tensor **out = lua_newuserdatauv(L, sizeof(dnn_tensor *) * (size_t)(n ? n : 1), 0);
   dnnL_check(L, dnn_dist_allreduce(n, ts, out, &o));
-  /* the results are views of a few fused buffers: tell the GC their bytes once */
-  size_t bytes = 0;
-  for (int i = 0; i < n; i++) bytes += (size_t)dnn_numel(out[i]) * dnn_dtype_size((dnn_dtype)out[i]->dtype);
   lua_createtable(L, n, 1);
   for (int i = 0; i < n; i++) {
     dnnL_push(L, out[i]);
@@ -115,7 +114,6 @@ static int l_allreduce(lua_State *L) {
   }
   lua_pushinteger(L, n);
   lua_setfield(L, -2, "n");
-  dnnL_account(L, bytes);
   return 1;
 }
 

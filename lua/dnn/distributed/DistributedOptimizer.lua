@@ -78,7 +78,8 @@ local function distributed_apply(self, fname, grads, vars)
       where[#list] = i
     end
   end
-  local opts = { op = "sum", bucket_bytes = cfg.bucket_bytes, check = sig == 0 }
+  -- the step's own gradient tensors receive the result (no fresh memory per step)
+  local opts = { op = "sum", bucket_bytes = cfg.bucket_bytes, check = sig == 0, reuse = true }
   if cfg.op == "average" then
     if squares * size == total * total then -- equal batches: the plain mean, exactly
       opts.divide_by = size
