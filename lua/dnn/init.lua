@@ -29,6 +29,7 @@ require "dnn.callbacks.dss"
 require "dnn.models"
 dnn.distributed = require "dnn.distributed" -- data-parallel replicas (mpirun)
 require "dnn.train"
+require "dnn.cuda" -- dnn.set_default_device (dnn.cuda itself comes from the C core)
 dnn.help = require "dnn.help"
 
 return dnn

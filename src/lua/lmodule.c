@@ -30,6 +30,7 @@ int luaopen_dnn_core(lua_State *L) {
   { void dnnL_open_augment(lua_State *); dnnL_open_augment(L); } /* laugment.c */
   { void dnnL_open_tfevents(lua_State *); dnnL_open_tfevents(L); } /* ltfevents.c */
   { void dnnL_open_io_data(lua_State *); dnnL_open_io_data(L); } /* lio_data.c */
+  { void dnnL_open_cuda(lua_State *); dnnL_open_cuda(L); } /* lcuda.c: dnn.cuda, t:cuda(), t:to(device) */
 
   lua_rawgetp(L, LUA_REGISTRYINDEX, &dnnL_methods_key);
   lua_setfield(L, -2, "methods");
