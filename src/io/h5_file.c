@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "io/h5_base.h"
+#include "io/h5_check.h"
 #include "io/h5_file.h"
 
 struct dnn_h5_writer {
@@ -250,6 +251,8 @@ dnn_h5_id dnn_h5_open_read(const char *path) {
   } else if (is < 0) {
     dnn_h5_detail(detail, sizeof detail);
     file_fail(path, DNN_ERR_IO, "cannot read it as HDF5: %s", detail);
+  } else if (dnn_h5_check_file(path, (uint64_t)st.st_size) != DNN_OK) {
+    /* recorded: HDF5 crashed or hung on it in the check process (h5_check.h) */
   } else {
     hid_t fapl = make_fapl(false);
     if (fapl >= 0) file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
