@@ -222,8 +222,10 @@ describe("Sequences through fit / evaluate / predict", function()
     local named = dnn.data.from_tensors { { image = xa, meta = xb }, y, batch_size = 4 }
     local positional = dnn.data.from_tensors { { xa, xb }, y, batch_size = 4 }
     local w0 = model:get_weights()
+    dnn.manual_seed(7) -- fit shuffles a Sequence's batch order (shuffle=true): the same order twice
     local h1 = model:fit { named, epochs = 2, verbose = 0 }
     model:set_weights(w0)
+    dnn.manual_seed(7)
     local h2 = model:fit { positional, epochs = 2, verbose = 0 }
     assert.same(h1.history.loss, h2.history.loss)
     local pn = model:predict(dnn.data.from_tensors { { image = xa, meta = xb }, batch_size = 5 }, { verbose = 0 })
@@ -245,5 +247,46 @@ describe("examples/data_generator.lua", function()
     assert.truthy(out:find("wrote 1500 sample files", 1, true), out)
     local acc = tonumber(out:match("Validation accuracy: (%S+)"))
     assert(acc and acc > 0.2, out)
+  end)
+end)
+
+describe("fit's shuffle over a Sequence", function()
+  local Recorder = dnn.data.Sequence:extend("Recorder")
+  function Recorder:init() self.seen = {} end
+  function Recorder:len() return 6 end
+  function Recorder:get(i)
+    self.seen[#self.seen + 1] = i
+    return dnn.full({ 2, 1 }, i, { dtype = "float32" }), dnn.zeros(2, 1)
+  end
+
+  local function model()
+    local m = dnn.Sequential { dnn.layers.Dense { 1, input_shape = { 1 } } }
+    m:compile { optimizer = "sgd", loss = "mse" }
+    return m
+  end
+
+  it("shuffles the batch order every epoch (Keras), each batch once; shuffle=false keeps it", function()
+    dnn.manual_seed(1)
+    local seq = Recorder()
+    model():fit { seq, epochs = 2, verbose = 0 }
+    local e1, e2 = { table.unpack(seq.seen, 1, 6) }, { table.unpack(seq.seen, 7, 12) }
+    table.sort(e1)
+    table.sort(e2)
+    assert.same({ 1, 2, 3, 4, 5, 6 }, e1)
+    assert.same({ 1, 2, 3, 4, 5, 6 }, e2)
+    assert.are_not.same({ table.unpack(seq.seen, 1, 6) }, { table.unpack(seq.seen, 7, 12) })
+    local plain = Recorder()
+    model():fit { plain, epochs = 2, verbose = 0, shuffle = false }
+    assert.same({ 1, 2, 3, 4, 5, 6, 1, 2, 3, 4, 5, 6 }, plain.seen)
+  end)
+
+  it("plain-table Sequences get the batch checks too", function()
+    local bad = { len = function() return 2 end,
+      get = function(_, i) return dnn.zeros(2, i), dnn.zeros(2, 1) end }
+    local m = dnn.Sequential { dnn.layers.Dense { 1 } }
+    m:compile { optimizer = "sgd", loss = "mse" }
+    local ok, err = pcall(m.fit, m, { bad, epochs = 1, verbose = 0, shuffle = false })
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find("batch 2", 1, true), err)
   end)
 end)

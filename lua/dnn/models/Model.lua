@@ -167,7 +167,8 @@ function Model:_run_graph(x, opts)
   local n = #self._inputs
   local given
   if n == 1 then
-    given = { (type(x) == "table" and not dnn.is_tensor(x) and x[1]) or x }
+    local plain = type(x) == "table" and not dnn.is_tensor(x)
+    given = { (plain and (x[1] or x[self.input_names[1]])) or x } -- {t}, {name=t} or t
   else
     if type(x) ~= "table" or dnn.is_tensor(x) then
       error(("%s: the model has %d inputs; give a list of %d tensors"):format(self.name, n, n), 0)

@@ -105,6 +105,31 @@ end
 function ClassWeighted:on_epoch_end()
   if self.inner.on_epoch_end then self.inner:on_epoch_end() end
 end
+function ClassWeighted:get_state() return self.inner.get_state and self.inner:get_state() or nil end
+function ClassWeighted:set_state(s) if self.inner.set_state then self.inner:set_state(s) end end
+
+-- fit's shuffle=true over a Sequence: the batch order is shuffled every
+-- epoch (Keras's KerasSequenceAdapter), drawn from the global generator at
+-- the epoch's first get, so a seed fixes it and BackupAndRestore replays it.
+local ShuffledOrder = dnn.data.Sequence:extend("ShuffledOrderSequence")
+function ShuffledOrder:init(inner) self.inner = inner end
+function ShuffledOrder:len() return self.inner:len() end
+function ShuffledOrder:get(i)
+  if not self.order then self.order = dnn.randperm(self.inner:len()):totable() end
+  return self.inner:get(self.order[i] or i)
+end
+function ShuffledOrder:on_epoch_end()
+  self.order = nil
+  if self.inner.on_epoch_end then self.inner:on_epoch_end() end
+end
+function ShuffledOrder:get_state()
+  return { order = self.order or false, inner = self.inner.get_state and self.inner:get_state() or false }
+end
+function ShuffledOrder:set_state(s)
+  if type(s) ~= "table" then return end
+  self.order = s.order or nil
+  if s.inner and self.inner.set_state then self.inner:set_state(s.inner) end
+end
 
 -- adapt{x=, y=, sample_weight=, batch_size=, shuffle=, steps=, class_weight=, what=}
 function A.adapt(a)
@@ -115,7 +140,10 @@ function A.adapt(a)
     if a.sample_weight ~= nil then
       error(("%s: sample_weight must not be given when x is a Sequence (get(i) returns it)"):format(a.what), 0)
     end
-    seq = x
+    -- plain tables get the batch checks Sequence subclasses have built in
+    seq = getmetatable(x) and x or dnn.data.validated(x)
+    local n = seq:len()
+    if a.shuffle and math.type(n) == "integer" and n > 1 then seq = ShuffledOrder(seq) end
   elseif type(x) == "function" then
     seq = GeneratorSequence(x, a.steps)
   else
