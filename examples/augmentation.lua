@@ -49,20 +49,21 @@ local augmented_sequence = dnn.data.DataAugmentationSequence(train_sequence, nil
 -- ---- a look at what the model will see ----
 
 local originals = train_sequence:get(1)     -- (8, 28, 28, 1)
-local augmented = augmented_sequence:get(1) -- (24, 28, 28, 1): copy 1 of the 8, copy 2, copy 3
+local augmented = augmented_sequence:get(1) -- (24, 28, 28, 1): the 8 originals, then 2 augmented copies
+assert(augmented:narrow(1, 1, batch_size):equal(originals), "copy 1 is the original batch")
 local pad, side = 2, 28
-local rows, cols = 1 + n_augmentation, batch_size
+local rows, cols = n_augmentation, batch_size
 local grid = dnn.full({ rows * side + (rows + 1) * pad, cols * side + (cols + 1) * pad, 1 }, 255, { dtype = "uint8" })
 local function to_bytes(img) return (img * 255 + 0.5):floor():clamp(0, 255):to("uint8") end
 for r = 1, rows do
   for c = 1, cols do
-    local img = r == 1 and originals[c] or augmented[(r - 2) * batch_size + c]
+    local img = augmented[(r - 1) * batch_size + c]
     grid:narrow(1, pad + (r - 1) * (side + pad) + 1, side):narrow(2, pad + (c - 1) * (side + pad) + 1, side)
         :copy_(to_bytes(img))
   end
 end
 dnn.io.write_png(out_path, grid)
-print(("wrote %s: row 1 the originals, rows 2-%d their %d augmented copies"):format(out_path, rows, n_augmentation))
+print(("wrote %s: row 1 the originals, rows 2-%d augmented copies"):format(out_path, rows))
 
 -- ---- training ----
 

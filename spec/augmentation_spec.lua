@@ -27,41 +27,41 @@ local function rows_seq(batch_size)
 end
 
 describe("DataAugmentationSequence", function()
-  it("lays batches out as DSS does: batch_size * n_augmentation rows, copy after copy", function()
+  it("lays batches out as DSS does: batch_size * n_augmentation rows, the original then augmented copies", function()
     local aug = negator()
     local seq = DAS(rows_seq(3), "image", aug, 3)
     assert.equal(2, seq:len())
     local x, y, w = seq:get(2)
     assert.same({ 9, 2, 2, 1 }, x.image:size())
-    assert.equal(9, aug.calls)
-    -- copies 1..3 each hold rows 4, 5, 6, augmented (negated)
+    assert.equal(6, aug.calls)
+    -- copy 1 holds rows 4, 5, 6 as they are; copies 2 and 3 augmented (negated)
     for k = 1, 9 do
       local row = 4 + (k - 1) % 3
-      assert.equal(-row, x.image[k][1][1][1])
+      assert.equal(k <= 3 and row or -row, x.image[k][1][1][1])
       assert.equal(row * 100, x.meta[k]) -- other inputs tiled
       assert.equal(row, y[k])            -- targets tiled
       assert(math.abs(w[k] - row / 10) < 1e-6) -- sample weights tiled
     end
   end)
 
-  it("keeps the original batch first with include_original=true", function()
-    local seq = DAS(rows_seq(3), "image", negator(), 2, { include_original = true })
+  it("augments every copy with include_original=false (what DSS's sequences.py does)", function()
+    local seq = DAS(rows_seq(3), "image", negator(), 2, { include_original = false })
     local x = seq:get(1)
     local got = {}
     for k = 1, 6 do got[k] = x.image[k][1][1][1] end
-    assert.same({ 1, 2, 3, -1, -2, -3 }, got)
+    assert.same({ -1, -2, -3, -1, -2, -3 }, got)
   end)
 
   it("takes a single tensor x (input_name nil) and positional inputs (input_name an index)", function()
     local x = dnn.arange(1, 5):view(4, 1)
     local single = DAS(dnn.data.from_tensors { x, dnn.arange(0, 4), batch_size = 2 }, nil, negator(), 2)
     local xb, yb = single:get(1)
-    assert.same({ { -1 }, { -2 }, { -1 }, { -2 } }, xb:totable())
+    assert.same({ { 1 }, { 2 }, { -1 }, { -2 } }, xb:totable())
     assert.same({ 0, 1, 0, 1 }, yb:totable())
     local pos = DAS(dnn.data.from_tensors { { x, x * 10 }, dnn.arange(0, 4), batch_size = 2 }, 2, negator(), 2)
     local xp = pos:get(2)
     assert.same({ { 3 }, { 4 }, { 3 }, { 4 } }, xp[1]:totable())
-    assert.same({ { -30 }, { -40 }, { -30 }, { -40 } }, xp[2]:totable())
+    assert.same({ { 30 }, { 40 }, { -30 }, { -40 } }, xp[2]:totable())
   end)
 
   it("forwards on_epoch_end to the wrapped sequence", function()
@@ -103,7 +103,7 @@ describe("DataAugmentationSequence", function()
 
   it("gives each sample of each copy its own seed when seeded (DSS passes one seed to all)", function()
     local aug = negator()
-    DAS(rows_seq(3), "image", aug, 2, { seed = 1 }):get(1)
+    DAS(rows_seq(3), "image", aug, 2, { seed = 1, include_original = false }):get(1)
     local distinct = {}
     for _, s in ipairs(aug.seeds) do
       assert.equal("integer", math.type(s))
@@ -113,18 +113,18 @@ describe("DataAugmentationSequence", function()
     for _ in pairs(distinct) do count = count + 1 end
     assert.equal(6, count)
     local unseeded = negator()
-    DAS(rows_seq(3), "image", unseeded, 2):get(1)
+    DAS(rows_seq(3), "image", unseeded, 2, { include_original = false }):get(1)
     assert.same({}, unseeded.seeds)
   end)
 
   it("reports an augmentator that changes the shape or dtype, naming batch, copy and row", function()
     local shrink = { random_transform = function(_, x) return x:narrow(1, 1, 1) end }
-    check.fails_with(function() DAS(rows_seq(3), "image", shrink, 2):get(2) end,
+    check.fails_with(function() DAS(rows_seq(3), "image", shrink, 2, { include_original = false }):get(2) end,
       "changed the shape", "[2, 2, 1]", "[1, 2, 1]", "batch 2, copy 1, row 1")
     local retype = { random_transform = function(_, x) return x:double() end }
-    check.fails_with(function() DAS(rows_seq(3), "image", retype, 2):get(1) end, "changed the dtype", "float32", "float64")
+    check.fails_with(function() DAS(rows_seq(3), "image", retype, 2, { include_original = false }):get(1) end, "changed the dtype", "float32", "float64")
     local nothing = { random_transform = function() return nil end }
-    check.fails_with(function() DAS(rows_seq(3), "image", nothing, 1):get(1) end, "returned a nil", "batch 1, copy 1, row 1")
+    check.fails_with(function() DAS(rows_seq(3), "image", nothing, 1, { include_original = false }):get(1) end, "returned a nil", "batch 1, copy 1, row 1")
   end)
 
   it("checks its arguments", function()
@@ -181,10 +181,11 @@ describe("examples/augmentation.lua", function()
     assert.equal(0, code, out)
     local acc = tonumber(out:match("Test accuracy: (%S+)"))
     assert(acc and acc > 0.2, out)
-    -- 4 rows (originals + 3 copies) x 8 columns of 28x28 images, 2-pixel white lines
+    -- 3 rows (the originals, then 2 augmented copies: n_augmentation = 3) x 8 columns of
+    -- 28x28 images, 2-pixel white lines
     local grid = dnn.io.read_png(png)
     os.remove(png)
-    assert.same({ 4 * 28 + 5 * 2, 8 * 28 + 9 * 2, 1 }, grid:size())
+    assert.same({ 3 * 28 + 4 * 2, 8 * 28 + 9 * 2, 1 }, grid:size())
     assert.equal(255, grid[1][1][1])
   end)
 end)

@@ -12,8 +12,10 @@
 -- every row, then copy 2 of every row, ...; in each copy the input
 -- `input_name` is augmentator:random_transform(row, seed) row by row, and
 -- every other input, y and sample_weight are repeated block-wise (np.tile).
--- As in DSS every copy is augmented; include_original=true keeps copy 1 as
--- the untouched batch (then n_augmentation - 1 augmented copies follow).
+-- Copy 1 is the untouched batch and copies 2..n_augmentation are augmented
+-- ("the original plus augmented copies", as DSS documents it);
+-- include_original=false augments every copy, as DSS's sequences.py code
+-- does.
 --
 -- input_name names the input to augment when x is a table of named inputs
 -- ({image=, meta=}) or gives its position in a list of inputs; when x is a
@@ -61,7 +63,7 @@ function DAS:init(...)
   end
   self.original_sequence, self.input_name, self.augmentator = seq, name, aug
   self.n_augmentation, self.seed = n, a.seed
-  self.include_original = a.include_original or false
+  self.include_original = a.include_original ~= false
   self.epoch = 0
 end
 
