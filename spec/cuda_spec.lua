@@ -584,6 +584,20 @@ describe("CUDA device memory #gpu", function()
     assert.same({ 1, 1, 1, 1 }, err2:cpu():totable())
   end)
 
+  it("reads device values with item() and totable()", function()
+    if not GPU then
+      pending("no CUDA device")
+      return
+    end
+    local t = dnn.tensor({ { 1, 2 }, { 3, 4 } }):cuda()
+    assert.same({ { 1, 2 }, { 3, 4 } }, t:totable())
+    assert.equal(10, t:sum():item())
+    assert.equal("cuda:0", t:sum().device)
+    local w = dnn.ones(3):cuda()
+    w.requires_grad = true
+    assert.equal(3, (w * w):sum():item()) -- a graph's output reads fine
+  end)
+
   it("keeps ops on one device: mixing devices is an error naming the op", function()
     if not GPU then
       pending("no CUDA device")

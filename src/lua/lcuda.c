@@ -206,6 +206,37 @@ static int t_to(lua_State *L) {
   return 1;
 }
 
+/* t:item() and t:totable() of a device tensor: read through a host copy
+ * (upvalue 1: ltensor.c's method; a CPU tensor goes straight to it). */
+static int t_host_read(lua_State *L) {
+  dnn_tensor *t = dnnL_checktensor(L, 1);
+  if (dnn_tensor_device(t).type != DNN_DEVICE_CPU) {
+    dnn_tensor *h = copy_to_device(t, DNN_CPU);
+    if (!h) {
+      dnn_error_prefix(lua_tostring(L, lua_upvalueindex(2)));
+      return dnnL_error(L);
+    }
+    dnnL_push(L, h);
+    lua_replace(L, 1);
+  }
+  int n = lua_gettop(L);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, n, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
+static void wrap_host_read(lua_State *L, const char *name) {
+  lua_getfield(L, -1, name);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    return;
+  }
+  lua_pushstring(L, name);
+  lua_pushcclosure(L, t_host_read, 2);
+  lua_setfield(L, -2, name);
+}
+
 /* ---- dnn.cuda ---- */
 
 static int l_is_available(lua_State *L) {
@@ -341,6 +372,8 @@ void dnnL_open_cuda(lua_State *L) {
   lua_getfield(L, -1, "to");
   lua_pushcclosure(L, t_to, 1);
   lua_setfield(L, -2, "to");
+  wrap_host_read(L, "item");
+  wrap_host_read(L, "totable");
   lua_pop(L, 1);
 
   static const luaL_Reg fns[] = {
