@@ -23,6 +23,8 @@ folder.lua     Keras 2.15's index_directory / get_training_or_validation_split
                (transcribed; Keras is not installed) run on a tree built here,
                with numpy's RandomState shuffles: file order, labels, splits.
 numpy.lua      RandomState(seed).permutation(n), for the MT19937 port.
+h5/data.h5     datasets of several dtypes and a nested group written by h5py,
+               for dnn.io.h5read (h5.lua: their values).
 
 Run: /usr/bin/python3 scripts/make_fixtures_io.py
 """
@@ -496,6 +498,27 @@ def make_numpy():
     write_lua("numpy.lua", {"permutations": perms}, "numpy RandomState(seed).permutation(n).")
 
 
+def make_h5():
+    import h5py
+    d = os.path.join(OUT, "h5")
+    os.makedirs(d, exist_ok=True)
+    vals = {
+        "x": rng.randn(3, 4).astype(np.float32),
+        "labels": rng.randint(0, 10, size=7).astype(np.int64),
+        "group/sub/ids": np.arange(6, dtype=np.int32).reshape(2, 3),
+        "group/pixels": rng.randint(0, 256, size=(2, 2, 3)).astype(np.uint8),
+        "double": np.array([1.5, -2.25, 1e-300]),
+    }
+    with h5py.File(os.path.join(d, "data.h5"), "w") as f:
+        for k, v in vals.items():
+            f.create_dataset(k, data=v)
+        f["group"].attrs["note"] = "made by h5py"
+        f.create_dataset("text", data=np.array([b"a", b"bc"]))
+    out = {k: {"dtype": str(v.dtype), "shape": list(v.shape), "values": v.reshape(-1).astype(np.float64)}
+           for k, v in vals.items()}
+    write_lua("h5.lua", out, "Datasets of spec/fixtures/io/h5/data.h5 as h5py wrote them.")
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     make_pngs()
@@ -504,4 +527,5 @@ if __name__ == "__main__":
     make_sklearn()
     make_folder()
     make_numpy()
+    make_h5()
     print("wrote", os.path.normpath(OUT))

@@ -4,8 +4,12 @@
  * cancel/free logic simple. */
 #include "prefetch.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -29,6 +33,7 @@ struct dnn_pool {
   pthread_cond_t idle; /* a task finished */
   dnn_job *head, *tail;
   int nthreads, refs;
+  int nice; /* added to the workers' niceness */
   bool stop;
   pthread_t *threads;
 };
@@ -73,6 +78,16 @@ static void run_task(dnn_pool *p, dnn_job *j, int64_t k) {
 
 static void *worker(void *arg) {
   dnn_pool *p = arg;
+  /* Background priority: when the CPUs are all busy, the compute threads
+   * (OpenMP, whose barriers stall while one of them is preempted) win, and
+   * the workers use what is left; a wait for a batch that is not ready runs
+   * its tasks on the main thread anyway.  Linux applies niceness per thread. */
+  if (p->nice > 0) {
+    id_t tid = (id_t)syscall(SYS_gettid);
+    errno = 0;
+    int cur = getpriority(PRIO_PROCESS, tid);
+    if (errno == 0) setpriority(PRIO_PROCESS, tid, cur + p->nice);
+  }
   pthread_mutex_lock(&p->mu);
   for (;;) {
     while (!p->stop && !p->head) pthread_cond_wait(&p->work, &p->mu);
@@ -102,6 +117,10 @@ dnn_pool *dnn_pool_new(int nthreads) {
   pthread_cond_init(&p->work, NULL);
   pthread_cond_init(&p->idle, NULL);
   p->refs = 1;
+  const char *nice = getenv("DNN_PREFETCH_NICE");
+  p->nice = nice ? atoi(nice) : 5;
+  if (p->nice < 0) p->nice = 0; /* raising priority needs privileges */
+  if (p->nice > 19) p->nice = 19;
   for (int i = 0; i < nthreads; i++) {
     if (pthread_create(&p->threads[i], NULL, worker, p) != 0) {
       if (i == 0) {

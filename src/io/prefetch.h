@@ -8,6 +8,10 @@
  * number of jobs in flight is the caller's choice (a bounded prefetch
  * window): the pool queues whatever it is given.
  *
+ * Workers run at a lower priority than the process (nice +5, or
+ * DNN_PREFETCH_NICE=n; 0 keeps the process's): when every core is busy the
+ * compute threads go first, and the main thread runs a late batch itself.
+ *
  * Tasks are plain C: they never call Lua, never allocate tensors (the memory
  * statistics are main-thread only), and report failure by returning a status
  * with dnn_error() recorded in their thread; the job keeps the message of its
