@@ -41,6 +41,24 @@ static struct {
 #undef DECL
 } nc;
 
+/* The CUDA backend (cuda/, when linked) runs every kernel on one stream per
+ * device; NCCL runs on a stream of its own, so each collective first waits
+ * for the backend's queued work (the gradients) and returns only when NCCL is
+ * done (the backend's later kernels then see the result).  Weak: libdnn
+ * links without the backend. */
+extern dnn_status dnn_cuda_synchronize(int device) __attribute__((weak));
+
+static dnn_status backend_ready(int n, dnn_tensor *const *ts, const char *op) {
+  for (int i = 0; i < n; i++) {
+    int dev = dnn_tensor_device(ts[i]).index;
+    if (dev != nc.device)
+      return dnn_error(DNN_ERR_DEVICE, "%s: tensor %d is on cuda:%d but this replica's GPU is cuda:%d (one GPU per "
+                                       "local rank: local_rank %d)", op, i + 1, dev, nc.device, g.local_rank);
+  }
+  if (dnn_cuda_synchronize) return dnn_cuda_synchronize(nc.device);
+  return DNN_OK;
+}
+
 static void *open_first(const char *const *names) {
   for (int i = 0; names[i]; i++) {
     void *h = dlopen(names[i], RTLD_NOW | RTLD_GLOBAL);
@@ -141,6 +159,7 @@ dnn_status dnn_dist_nccl_allreduce_(int n, dnn_tensor *const *ts, const dnn_dist
   for (int i = 0; i < n; i++)
     if (!dnn_is_contiguous(ts[i]))
       return dnn_error(DNN_ERR_ARG, "allreduce: cuda tensor %d is not contiguous", i + 1);
+  DNN_RETURN_IF_ERR(backend_ready(n, ts, "allreduce"));
   double pre = o->prescale != 0.0 ? o->prescale : 1.0, div = o->divide_by != 0.0 ? o->divide_by : 1.0;
   if (o->op == DNN_DIST_AVG) div *= (double)g.size;
   bool scaled = pre != 1.0 || div != 1.0;
@@ -176,6 +195,10 @@ dnn_status dnn_dist_nccl_allreduce_(int n, dnn_tensor *const *ts, const dnn_dist
 
 dnn_status dnn_dist_nccl_broadcast_(int n, dnn_tensor *const *ts, int root) {
   DNN_RETURN_IF_ERR(dnn_dist_nccl_init());
+  for (int i = 0; i < n; i++)
+    if (!dnn_is_contiguous(ts[i]))
+      return dnn_error(DNN_ERR_ARG, "broadcast: cuda tensor %d is not contiguous", i + 1);
+  DNN_RETURN_IF_ERR(backend_ready(n, ts, "broadcast"));
   NCCL_TRY("broadcast", nc.ncclGroupStart());
   for (int i = 0; i < n; i++) {
     void *p = dnn_data_ptr(ts[i]);

@@ -89,10 +89,8 @@ function Strategy:train_begin(seq)
   local s = core.allgather_string(self.rank == 0 and dnn.json.encode(meta) or "")
   meta = dnn.json.decode(s[1])
   local rng = dnn.get_rng_state()
-  local weights = {}
-  for i, w in ipairs(m.weights) do weights[i] = w end
-  weights[#weights + 1] = rng
-  core.broadcast(weights, 0)
+  core.broadcast(m.weights, 0) -- on the GPU (NCCL) when the model is there
+  core.broadcast({ rng }, 0)
   sync.broadcast_optimizer_state(m.optimizer, 0)
   if self.rank ~= 0 then
     dnn.set_rng_state(rng)

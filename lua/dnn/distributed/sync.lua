@@ -145,7 +145,7 @@ function S.broadcast_optimizer_state(opt, root)
         local t = slots[pos][nm]
         local dims = {}
         for d = 1, t:dim() do dims[d] = t:size(d) end
-        shapes[k] = { dnn.json.array(dims), t.dtype }
+        shapes[k] = { dnn.json.array(dims), t.dtype, t.device }
         tensors[#tensors + 1] = t
       end
       meta.slots[#meta.slots + 1] = { pos = pos, shapes = shapes }
@@ -156,7 +156,9 @@ function S.broadcast_optimizer_state(opt, root)
   if core.rank() ~= root then
     for _, e in ipairs(meta.slots) do
       for _, sh in ipairs(e.shapes) do
-        tensors[#tensors + 1] = dnn.zeros(sh[1], { dtype = sh[2] })
+        local z = dnn.zeros(sh[1], { dtype = sh[2] })
+        if sh[3] and sh[3] ~= "cpu" then z = z:to(sh[3]) end -- the same path (NCCL or MPI) as root's
+        tensors[#tensors + 1] = z
       end
     end
   end
