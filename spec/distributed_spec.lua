@@ -291,6 +291,29 @@ describe("dnn.distributed as one replica (no mpirun)", function()
   end)
 end)
 
+-- Run on a GPU machine (scripts/gpu_run; `busted --tags gpu`): one replica,
+-- NCCL as a communicator of one.
+describe("dnn.distributed on a GPU (NCCL) #gpu", function()
+  local gpu = type(dnn.cuda) == "table" and type(dnn.cuda.is_available) == "function" and dnn.cuda.is_available()
+  if not gpu or not D.nccl_built() then
+    pending(not gpu and "no GPU here" or "this build has no NCCL (nccl.h not found at configure time)")
+    return
+  end
+
+  it("the self-test reduces in device memory #gpu", function()
+    local got, want = D.nccl_selftest(1 << 20)
+    assert.are.equal(want, got)
+  end)
+
+  it("allreduce and broadcast of cuda tensors go through NCCL #gpu", function()
+    local t = dnn.tensor({ 1.5, -2 }, { dtype = "float32" }):cuda()
+    assert.are.same({ 1.5, -2 }, D.allreduce(t, "average"):cpu():totable())
+    D.allreduce_(t, "sum")
+    D.broadcast_(t, 0)
+    assert.are.same({ 1.5, -2 }, t:cpu():totable())
+  end)
+end)
+
 describe("dnn.distributed under mpirun -np 2", function()
   setup(function()
     tmpdir = os.tmpname()

@@ -1,13 +1,13 @@
 /* NCCL collectives for tensors on GPUs: one GPU per local rank, the NCCL
- * communicator set up through MPI (rank 0's unique id is broadcast).
+ * communicator set up through MPI (rank 0's unique id is broadcast); without
+ * MPI it is a communicator of one, which still runs the whole path.
  *
- * Minimal on purpose: the CUDA tensor backend (cuda/) does not exist yet, so
- * no dnn tensor lives on a GPU today.  What is here compiles wherever the
- * CUDA toolkit's nccl.h is found, loads libnccl and libcudart at first use
- * (so a build made on a CUDA machine still runs on CPU-only nodes), reduces
- * CUDA tensors in place with one NCCL call per tensor inside a group (NCCL
- * fuses grouped calls itself), and has a self-test that runs the whole path
- * on device buffers.  UNTESTED on a GPU in this repository's CI. */
+ * Minimal on purpose.  It compiles wherever the CUDA toolkit's nccl.h is
+ * found, loads libnccl and libcudart at first use (so a build made on a CUDA
+ * machine still runs on CPU-only nodes), reduces CUDA tensors in place with
+ * one NCCL call per tensor inside a group (NCCL fuses grouped calls itself),
+ * and has a self-test that runs the path on device buffers.  UNTESTED: no GPU
+ * was available to this work (spec/distributed_spec.lua has #gpu cases). */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +17,7 @@
 
 #define g dnn_dist_g
 
-#if defined(DNN_HAVE_NCCL) && defined(DNN_HAVE_MPI)
+#if defined(DNN_HAVE_NCCL)
 #include <dlfcn.h>
 #include <nccl.h>
 
@@ -117,12 +117,14 @@ dnn_status dnn_dist_nccl_init(void) {
   CUDA_TRY("nccl", nc.cudaSetDevice(nc.device));
   ncclUniqueId id;
   if (g.rank == 0) NCCL_TRY("nccl", nc.ncclGetUniqueId(&id));
+#ifdef DNN_HAVE_MPI
   if (g.mpi && g.size > 1) {
     MPI_Request req;
     int rc = MPI_Ibcast(&id, (int)sizeof id, MPI_BYTE, 0, g.comm, &req);
     if (rc != MPI_SUCCESS) return dnn_dist_mpi_error("nccl", rc);
     DNN_RETURN_IF_ERR(dnn_dist_wait(1, &req, "nccl"));
   }
+#endif
   NCCL_TRY("nccl", nc.ncclCommInitRank(&nc.comm, g.size, id, g.rank));
   CUDA_TRY("nccl", nc.cudaStreamCreate(&nc.stream));
   nc.ready = true;
@@ -249,8 +251,8 @@ bool dnn_dist_nccl_compiled(void) { return false; }
 
 static dnn_status no_nccl(const char *op) {
   return dnn_error(DNN_ERR_UNSUPPORTED,
-                   "%s: tensors on a GPU need NCCL, and this build has none (it needs MPI and the CUDA "
-                   "toolkit's nccl.h at configure time)",
+                   "%s: tensors on a GPU need NCCL, and this build has none (it needs the CUDA toolkit's "
+                   "nccl.h at configure time)",
                    op);
 }
 
