@@ -165,6 +165,23 @@ model:fit{x=dnn.randn(32, 4), y=dnn.randn(32, 1), epochs=1, batch_size=8, verbos
 print("fit returned")
 ]]
 
+-- fit(Sequence, shuffle=true) with different generators on the replicas
+local SEQSHUF = [[
+local D = dnn.distributed
+local Seq = dnn.data.Sequence:extend("S")
+local seen = {}
+function Seq:len() return 6 end
+function Seq:get(i)
+  seen[#seen + 1] = i
+  return dnn.full({ 2, 1 }, i + 0.0), dnn.full({ 2, 1 }, i + 0.0)
+end
+local m = dnn.Sequential{dnn.layers.Dense{1, input_shape={1}}}
+m:compile{optimizer=D.DistributedOptimizer("sgd"), loss="mse"}
+dnn.manual_seed(D.rank() == 0 and 1 or 99)
+m:fit{x=Seq(), epochs=3, verbose=0, shuffle=true}
+print(("rank %d: %s"):format(D.rank(), table.concat(seen, " ")))
+]]
+
 -- a hand loop whose replicas built different variables
 local VARS = [[
 local D = dnn.distributed
@@ -411,6 +428,23 @@ describe("dnn.distributed under mpirun -np 2", function()
       .. "float32[4, 16] on rank 0 and float32[4, 17] on rank 1"
     assert.are.equal(2, count(out, msg:gsub("%p", "%%%0")), out)
     assert.is_falsy(out:find("fit returned", 1, true))
+  end)
+
+  it("fit over a shuffled Sequence: each epoch the replicas split one shared batch order", function()
+    local out, code = mpirun(2, write("seqshuf.lua", SEQSHUF))
+    assert.are.equal(0, code, out)
+    local a = {}
+    for w in out:match("rank 0: ([%d ]+)"):gmatch("%d+") do a[#a + 1] = tonumber(w) end
+    local b = {}
+    for w in out:match("rank 1: ([%d ]+)"):gmatch("%d+") do b[#b + 1] = tonumber(w) end
+    assert.are.equal(9, #a, out)
+    assert.are.equal(9, #b, out)
+    for e = 0, 2 do
+      local all = {}
+      for k = 1, 3 do all[#all + 1] = a[3 * e + k]; all[#all + 1] = b[3 * e + k] end
+      table.sort(all)
+      assert.are.same({ 1, 2, 3, 4, 5, 6 }, all)
+    end
   end)
 
   it("DistributedOptimizer names variables that differ between replicas", function()

@@ -92,6 +92,18 @@ function ShardedSequence:_order()
   return inner.order
 end
 
+-- fit's shuffle=true over a Sequence (data_adapter's ShuffledOrderSequence)
+-- draws a batch order from each process's generator; replicas must agree on
+-- it, so rank 0 draws it (as one process would) and shares it.
+function ShardedSequence:_share_batch_order()
+  local inner = self.inner
+  if self.size == 1 or class.name(inner) ~= "ShuffledOrderSequence" or inner.order ~= nil then return end
+  local n = inner:len()
+  local t = self.rank == 0 and dnn.randperm(n) or dnn.zeros(n, { dtype = "int64" })
+  core.broadcast({ t }, 0)
+  inner.order = t:totable()
+end
+
 local function take(v, first, count, idx)
   if v == nil then return nil end
   if dnn.is_tensor(v) then
@@ -120,6 +132,7 @@ function ShardedSequence:get(i)
   local inner, R, r = self.inner, self.size, self.rank
   if self.mode == "eval" then return inner:get((i - 1) * R + r + 1) end
   if not self.samples then
+    self:_share_batch_order()
     local x, y, w = inner:get((i - 1) * R + r + 1)
     M.last_count = rows_of(x)
     if w ~= nil then return x, y, w end
