@@ -269,6 +269,25 @@ static void table_init(dnn_backend *b) {
   k[DNN_OP_CATEGORICAL_CROSSENTROPY_BACKWARD] = cu_xent_backward;
   k[DNN_OP_SPARSE_CATEGORICAL_CROSSENTROPY_BACKWARD] = cu_xent_backward;
   k[DNN_OP_BINARY_CROSSENTROPY_BACKWARD] = cu_xent_backward;
+  k[DNN_OP_GATHER] = cu_gather;
+  k[DNN_OP_SCATTER] = cu_scatter;
+  k[DNN_OP_SCATTER_ADD] = cu_scatter;
+  k[DNN_OP_INDEX_SELECT] = cu_index_select;
+  k[DNN_OP_INDEX_ADD] = cu_index_add;
+  k[DNN_OP_MASKED_FILL] = cu_masked_fill;
+  k[DNN_OP_ONE_HOT] = cu_one_hot;
+  k[DNN_OP_EMBEDDING] = cu_embedding;
+  k[DNN_OP_EMBEDDING_BACKWARD] = cu_embedding_backward;
+  k[DNN_OP_BATCH_NORM_STATS] = cu_batch_norm_stats;
+  k[DNN_OP_BATCH_NORM] = cu_batch_norm;
+  k[DNN_OP_BATCH_NORM_BACKWARD] = cu_batch_norm_backward;
+  k[DNN_OP_LAYER_NORM] = cu_layer_norm;
+  k[DNN_OP_LAYER_NORM_BACKWARD] = cu_layer_norm_backward;
+  k[DNN_OP_CONV2D] = cu_conv2d;
+  k[DNN_OP_CONV2D_INPUT_GRAD] = cu_conv2d_input_grad;
+  k[DNN_OP_CONV2D_KERNEL_GRAD] = cu_conv2d_kernel_grad;
+  k[DNN_OP_POOL2D] = cu_pool2d;
+  k[DNN_OP_POOL2D_BACKWARD] = cu_pool2d_backward;
 }
 #undef K
 

@@ -203,6 +203,24 @@ dnn_status cu_optim_update(const dnn_op_args *a); /* optim.cu */
 dnn_status cu_optim_sqnorm(const dnn_op_args *a);
 dnn_status cu_xent_forward(const dnn_op_args *a);  /* loss.cu */
 dnn_status cu_xent_backward(const dnn_op_args *a);
+dnn_status cu_gather(const dnn_op_args *a);       /* index.cu */
+dnn_status cu_scatter(const dnn_op_args *a);
+dnn_status cu_index_select(const dnn_op_args *a);
+dnn_status cu_index_add(const dnn_op_args *a);
+dnn_status cu_masked_fill(const dnn_op_args *a);
+dnn_status cu_one_hot(const dnn_op_args *a);
+dnn_status cu_embedding(const dnn_op_args *a);
+dnn_status cu_embedding_backward(const dnn_op_args *a);
+dnn_status cu_batch_norm_stats(const dnn_op_args *a); /* norm.cu */
+dnn_status cu_batch_norm(const dnn_op_args *a);
+dnn_status cu_batch_norm_backward(const dnn_op_args *a);
+dnn_status cu_layer_norm(const dnn_op_args *a);
+dnn_status cu_layer_norm_backward(const dnn_op_args *a);
+dnn_status cu_conv2d(const dnn_op_args *a);            /* conv.cu */
+dnn_status cu_conv2d_input_grad(const dnn_op_args *a);
+dnn_status cu_conv2d_kernel_grad(const dnn_op_args *a);
+dnn_status cu_pool2d(const dnn_op_args *a);
+dnn_status cu_pool2d_backward(const dnn_op_args *a);
 
 /* Internal: cuBLAS GEMM on row-major matrices (matmul.cu), used by linear.cu.
  * C (M, N, ldc) = alpha * op(A) (M, K) @ op(B) (K, N) + beta * C, where each

@@ -62,7 +62,7 @@ end
 --   pos (|x| + 0.1), unit (uniform in (-0.9, 0.9)), small (uniform in (0.5, 1.5)),
 --   round (normal rounded to halves: ties for comparisons), int / int32 / uint8
 --   (integers in [-5, 5] / [0, 9]), nonzero (ints without 0), expo (ints 0..3),
---   bool, f64 (float64 normal), t (the transpose of a normal (b, a) tensor:
+--   bool, class (ids 0..9), position (1-based positions 1..3), f64 (float64 normal), t (the transpose of a normal (b, a) tensor:
 --   a strided input), nan (normal with NaN and Inf sprinkled in).
 local function make_input(spec)
   local shape, kind = spec, "normal"
@@ -82,6 +82,8 @@ local function make_input(spec)
     return dnn.where(dnn.rand(table.unpack(shape)):lt(0.5), -r, r)
   elseif kind == "expo" then return dnn.randint(0, 4, shape)
   elseif kind == "bool" then return dnn.rand(table.unpack(shape)):lt(0.5)
+  elseif kind == "class" then return dnn.randint(0, 10, shape)
+  elseif kind == "position" then return dnn.randint(1, 4, shape) -- 1-based, < 4
   elseif kind == "f64" then return n():double()
   elseif kind == "t" then return dnn.randn(shape[2], shape[1]):t()
   elseif kind == "nan" then
@@ -272,6 +274,63 @@ local cases = {
   { "dropout seeded", function(a) return F.dropout(a, 0.3, { seed = 1234 }) end, { { 33, 17 } } },
   { "dropout global stream", function(a) return F.dropout(a, 0.5) end, { { 40, 41 } }, { seed = 77 } },
 
+  -- indexing (positions stay on the CPU: the bindings convert them there)
+  { "gather", function(a, i) return dnn.gather(a, 2, i) end, { { 5, 3 }, { { 5, 7 }, "position" } },
+    { host = { [2] = true } } },
+  { "index_select", function(a, i) return a:index_select(1, i) end, { { 3, 6 }, { { 8 }, "position" } },
+    { host = { [2] = true } } },
+  { "scatter", function(a, i, b) return a:scatter(2, i, b) end, { { 4, 3 }, { { 4, 2 }, "position" }, { 4, 2 } },
+    { host = { [2] = true }, grad = false } },
+  { "scatter_add", function(a, i, b) return a:scatter_add(1, i, b) end,
+    { { 3, 5 }, { { 6, 5 }, "position" }, { 6, 5 } }, { host = { [2] = true } } },
+  { "index_add", function(a, i, b) return a:index_add(1, i, b) end, { { 3, 4 }, { { 7 }, "position" }, { 7, 4 } },
+    { host = { [2] = true } } },
+  { "masked_fill", function(a, m) return a:masked_fill(m, -2.5) end, { { 6, 5 }, { { 5 }, "bool" } } },
+  { "one_hot", function(l) return dnn.one_hot(l, { num_classes = 10 }) end, { { { 17 }, "class" } } },
+  { "embedding", function(ids, w) return F.embedding(ids, w) end, { { { 6, 3 }, "class" }, { 10, 4 } } },
+  { "embedding repeated ids", function(ids, w) return F.embedding(ids, w) end, { { { 200 }, "class" }, { 10, 3 } } },
+
+  -- normalisation
+  { "batch_norm training", function(x, g, b)
+      local mm, mv = dnn.zeros(4):to(x.device), dnn.ones(4):to(x.device)
+      return F.batch_norm(x, mm, mv, g, b, { training = true })
+    end, { { 6, 5, 4 }, { 4 }, { 4 } } },
+  { "batch_norm inference", function(x, g, b, mm, mv)
+      return F.batch_norm(x, mm, mv, g, b, { training = false })
+    end, { { 6, 4 }, { 4 }, { 4 }, { 4 }, { { 4 }, "pos" } } },
+  { "batch_norm channels_first", function(x)
+      local mm, mv = dnn.zeros(3):to(x.device), dnn.ones(3):to(x.device)
+      return F.batch_norm(x, mm, mv, nil, nil, { training = true, axis = 2 })
+    end, { { 4, 3, 5, 5 } } },
+  { "batch_norm many rows", function(x, g, b)
+      local mm, mv = dnn.zeros(8):to(x.device), dnn.ones(8):to(x.device)
+      return F.batch_norm(x, mm, mv, g, b, { training = true })
+    end, { { 700, 8 }, { 8 }, { 8 } } },
+  { "layer_norm", function(x, g, b) return F.layer_norm(x, g, b) end, { { 6, 5, 16 }, { 16 }, { 16 } } },
+  { "layer_norm wide", function(x) return F.layer_norm(x) end, { { 3, 1000 } } },
+
+  -- convolution and pooling (channels-last)
+  { "conv2d 3x3 valid", function(x, w, b) return F.conv2d(x, w, b) end, { { 2, 7, 6, 3 }, { 3, 3, 3, 5 }, { 5 } } },
+  { "conv2d same stride 2", function(x, w) return F.conv2d(x, w, nil, { strides = 2, padding = "same" }) end,
+    { { 2, 9, 8, 4 }, { 3, 3, 4, 6 } } },
+  { "conv2d dilated", function(x, w) return F.conv2d(x, w, nil, { dilation_rate = 2 }) end,
+    { { 1, 9, 9, 2 }, { 3, 3, 2, 3 } } },
+  { "conv2d groups", function(x, w, b) return F.conv2d(x, w, b, { groups = 2, padding = "same" }) end,
+    { { 2, 6, 6, 4 }, { 3, 3, 2, 6 }, { 6 } } },
+  { "conv2d 1x1", function(x, w, b) return F.conv2d(x, w, b) end, { { 2, 5, 5, 8 }, { 1, 1, 8, 4 }, { 4 } } },
+  { "conv2d channels_first", function(x, w) return F.conv2d(x, w, nil, { data_format = "channels_first" }) end,
+    { { 2, 3, 6, 6 }, { 3, 3, 3, 4 } } },
+  { "max_pool2d", function(x) return F.max_pool2d(x) end, { { 2, 6, 7, 3 } } },
+  { "max_pool2d overlapping", function(x) return F.max_pool2d(x, { pool_size = 3, strides = 1 }) end,
+    { { 2, 6, 6, 3 } } },
+  { "max_pool2d ties", function(x) return F.max_pool2d(x, { pool_size = 3, strides = 2, padding = "same" }) end,
+    { { { 2, 7, 7, 2 }, "round" } } },
+  { "avg_pool2d same", function(x) return F.avg_pool2d(x, { pool_size = 3, strides = 2, padding = "same" }) end,
+    { { 2, 7, 6, 3 } } },
+  { "global_avg_pool2d", function(x) return F.global_avg_pool2d(x) end, { { 2, 5, 5, 6 } } },
+  { "adaptive_max_pool2d", function(x) return F.adaptive_max_pool2d(x, { 3, 2 }) end, { { 2, 7, 5, 3 } } },
+  { "adaptive_avg_pool2d", function(x) return F.adaptive_avg_pool2d(x, { 2, 3 }) end, { { 2, 7, 5, 3 } } },
+
   -- random fills: counter-based, so both devices draw the same numbers
   { "uniform_", function(a) local c = dnn.zeros_like(a); c:uniform_(-2, 3); return c end, { { 1001 } },
     { seed = 5, grad = false } },
@@ -300,7 +359,7 @@ local function run_case(c, inputs, weights, device)
   local opts = c[4] or {}
   local xs = {}
   for i, x in ipairs(inputs) do
-    local y = x:to(device)
+    local y = (opts.host and opts.host[i]) and x or x:to(device)
     if opts.grad ~= false and is_float(y) then
       y = y:detach()
       y.requires_grad = true
