@@ -527,6 +527,31 @@ describe("dnn.cuda", function()
     assert.equal("cpu", dnn.get_default_device())
   end)
 
+  it("moves a model's weights in place (model:to)", function()
+    local model = dnn.Sequential { dnn.layers.Dense { 4, input_shape = { 3 } }, dnn.layers.BatchNormalization {} }
+    model:compile { optimizer = "adam", loss = "mse" }
+    local w = model.weights[1]
+    assert.equal(model, model:to("cpu"))
+    assert.equal(w, model.weights[1])
+    assert.equal("cpu", w.device)
+    local ok, err = pcall(model.to, model, "tpu")
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find("unknown device", 1, true), err)
+    if not GPU then
+      ok, err = pcall(model.to, model, "cuda")
+      assert.is_false(ok)
+      assert.truthy(tostring(err):find("not available", 1, true), err)
+      return
+    end
+    local before = w:clone()
+    model:to("cuda")
+    assert.equal(w, model.weights[1]) -- the same tensor, now on the GPU
+    for _, v in ipairs(model.weights) do assert.equal("cuda:0", v.device) end
+    assert.same(before:totable(), w:totable())
+    model:to("cpu")
+    assert.equal("cpu", w.device)
+  end)
+
   it("takes set_allow_tf32 as a boolean", function()
     local before = dnn.cuda.allow_tf32()
     assert.is_false(before)

@@ -48,4 +48,25 @@ end
 
 function dnn.get_default_device() return default end
 
+-- layer:to(device) / model:to("cuda"): moves the weights (trainable or not:
+-- parameters and buffers such as BatchNormalization's moving statistics) and
+-- a compiled model's optimizer slots, in place, so every reference to them
+-- (the optimizer, callbacks, checkpoints) follows.  Returns the layer.
+local Layer = dnn.layers and dnn.layers.Layer
+if Layer and rawget(Layer, "to") == nil then
+  function Layer:to(device)
+    local ok, name = pcall(dnn.cuda._parse_device, device)
+    if not ok then error("to: " .. tostring(name):gsub("^device: ", ""), 2) end
+    for _, w in ipairs(self.weights) do dnn.cuda._move_(w, name) end
+    local opt = rawget(self, "optimizer")
+    if type(opt) == "table" and type(opt._slots) == "table" then
+      for _, s in pairs(opt._slots) do
+        if type(s) == "userdata" then dnn.cuda._move_(s, name) end
+      end
+    end
+    rawset(self, "_device", name)
+    return self
+  end
+end
+
 return dnn.cuda

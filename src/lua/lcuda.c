@@ -147,6 +147,51 @@ static int push_moved(lua_State *L, dnn_tensor *t, dnn_device dev, const char *f
   return dnnL_push(L, out);
 }
 
+/* Moves t's data to dev in place: the same tensor (every holder of it, a
+ * layer, an optimizer, a checkpoint list, sees the move) gets a contiguous
+ * storage on dev; its .grad moves too.  Only leaves: parameters, buffers and
+ * optimizer slots, between steps.  Views of the old storage keep it. */
+static dnn_status move_inplace(dnn_tensor *t, dnn_device dev) {
+  if (dnn_device_eq(dnn_tensor_device(t), dev)) return DNN_OK;
+  dnn_tensor *moved = copy_to_device(t, dev);
+  if (!moved) return dnn_error_code();
+  if (t->grad) {
+    dnn_status st = move_inplace(t->grad, dev);
+    if (st != DNN_OK) {
+      dnn_tensor_release(moved);
+      return st;
+    }
+  }
+  dnn_storage *old = t->storage;
+  dnn_storage_retain(moved->storage);
+  t->storage = moved->storage;
+  t->offset = 0;
+  for (int d = 0; d < t->ndim; d++) t->strides[d] = moved->strides[d];
+  dnn_storage_release(old);
+  dnn_tensor_release(moved);
+  return DNN_OK;
+}
+
+/* dnn.cuda._move_(t, device) -> t (model:to uses it) */
+static int l_move_inplace(lua_State *L) {
+  dnn_tensor *t = dnnL_checktensor(L, 1);
+  dnn_device dev = check_device(L, 2, "to");
+  if (dnn_device_eq(dnn_tensor_device(t), dev)) {
+    lua_settop(L, 1);
+    return 1;
+  }
+  require_device(L, dev, "to");
+  if (!dnn_is_leaf(t))
+    return luaL_error(L, "to: only leaf tensors (parameters, buffers, optimizer slots) move in place");
+  if (move_inplace(t, dev) != DNN_OK) {
+    dnn_error_prefix("to");
+    return dnnL_error(L);
+  }
+  dnnL_account(L, t->storage->nbytes);
+  lua_settop(L, 1);
+  return 1;
+}
+
 /* t:cuda() / t:cuda("cuda:1") / t:cuda(1) */
 static int t_cuda(lua_State *L) {
   dnn_tensor *t = dnnL_checktensor(L, 1);
@@ -388,6 +433,7 @@ void dnnL_open_cuda(lua_State *L) {
       {"kernels", l_kernels},
       {"_philox_mismatches", l_philox_mismatches},
       {"_parse_device", l_parse_device},
+      {"_move_", l_move_inplace},
       {NULL, NULL},
   };
   lua_rawgetp(L, LUA_REGISTRYINDEX, &dnnL_module_key);
