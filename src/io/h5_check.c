@@ -1,10 +1,12 @@
 /* HDF5 helper layer: the file check in a forked child (h5_check.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <hdf5.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -134,8 +136,24 @@ static void walk_group(dnn_h5_id f, const char *path, int depth, walk_ctx *w) {
   dnn_error_clear();
 }
 
+/* Sanitizer runtimes call this (when linked) before exiting on an error;
+ * libFuzzer sets it to save the input as a crash. */
+extern void __sanitizer_set_death_callback(void (*)(void)) __attribute__((weak));
+
+/* DNN_H5_CHECK_QUIET=1 (the fuzz harness sets it): the child dies without a
+ * word, so a fuzzer running us counts only what reaches the process itself. */
+static void quiet_child(void) {
+  int fd = open("/dev/null", O_WRONLY);
+  if (fd >= 0) dup2(fd, 2);
+  if (__sanitizer_set_death_callback) __sanitizer_set_death_callback(NULL);
+  static const int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+  for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) signal(sigs[i], SIG_DFL);
+}
+
 static void child_main(const char *path) {
   in_check = true;
+  const char *quiet = getenv("DNN_H5_CHECK_QUIET");
+  if (quiet && strcmp(quiet, "1") == 0) quiet_child();
   walk_ctx w = {.cap = 1u << 19, .budget = MAX_OBJECTS};
   w.keys = calloc(w.cap, sizeof *w.keys);
   dnn_h5_id f = dnn_h5_open_read(path);
@@ -159,9 +177,31 @@ static double now_s(void) {
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* The file last checked, as stat saw it, and the verdict: opening it again
+ * (load_model, then load_weights, ...) needs no new check until it changes. */
+static struct {
+  bool set;
+  char refused[600]; /* why it was refused (after "<path>: "); "" when fine */
+  dev_t dev;
+  ino_t ino;
+  off_t size;
+  struct timespec mtime, ctime;
+} last_check;
+
+static bool same_file(const struct stat *st) {
+  return last_check.set && st->st_dev == last_check.dev && st->st_ino == last_check.ino &&
+         st->st_size == last_check.size && st->st_mtim.tv_sec == last_check.mtime.tv_sec &&
+         st->st_mtim.tv_nsec == last_check.mtime.tv_nsec && st->st_ctim.tv_sec == last_check.ctime.tv_sec &&
+         st->st_ctim.tv_nsec == last_check.ctime.tv_nsec;
+}
+
 dnn_status dnn_h5_check_file(const char *path, uint64_t file_size) {
   const char *env = getenv("DNN_H5_CHECK");
   if (in_check || (env && strcmp(env, "0") == 0)) return DNN_OK;
+  struct stat st;
+  bool have_st = stat(path, &st) == 0;
+  if (have_st && same_file(&st))
+    return *last_check.refused ? dnn_error(DNN_ERR_IO, "%s: %s", path, last_check.refused) : DNN_OK;
   double limit = 30.0 + (double)file_size / 20e6;
   const char *t = getenv("DNN_H5_CHECK_TIMEOUT");
   if (t && atof(t) > 0) limit = atof(t);
@@ -190,21 +230,31 @@ dnn_status dnn_h5_check_file(const char *path, uint64_t file_size) {
     nanosleep(&ts, NULL);
     if (pause_ns < 10000000) pause_ns *= 2;
   }
+  char msg[600] = "";
   if (timed_out)
-    return dnn_error(DNN_ERR_IO,
-                     "%s: HDF5 did not finish reading it within %.0f s (a damaged file can make it "
-                     "loop): refused, nothing was loaded (DNN_H5_CHECK_TIMEOUT sets the limit)",
-                     path, limit);
-  if (WIFSIGNALED(status))
-    return dnn_error(DNN_ERR_IO,
-                     "%s: HDF5 crashed reading it (signal %d in a separate check process): the "
-                     "file is damaged or hostile; refused, nothing was loaded",
-                     path, WTERMSIG(status));
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    return dnn_error(DNN_ERR_IO,
-                     "%s: reading it failed in a separate check process (exit status %d; a "
-                     "memory error in HDF5?): the file is damaged or hostile; refused, nothing "
-                     "was loaded",
-                     path, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    snprintf(msg, sizeof msg,
+             "HDF5 did not finish reading it within %.0f s (a damaged file can make it loop): "
+             "refused, nothing was loaded (DNN_H5_CHECK_TIMEOUT sets the limit)",
+             limit);
+  else if (WIFSIGNALED(status))
+    snprintf(msg, sizeof msg,
+             "HDF5 crashed reading it (signal %d in a separate check process): the file is "
+             "damaged or hostile; refused, nothing was loaded",
+             WTERMSIG(status));
+  else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    snprintf(msg, sizeof msg,
+             "reading it failed in a separate check process (exit status %d; a memory error "
+             "in HDF5?): the file is damaged or hostile; refused, nothing was loaded",
+             WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  if (have_st) {
+    last_check.set = true;
+    last_check.dev = st.st_dev;
+    last_check.ino = st.st_ino;
+    last_check.size = st.st_size;
+    last_check.mtime = st.st_mtim;
+    last_check.ctime = st.st_ctim;
+    snprintf(last_check.refused, sizeof last_check.refused, "%s", msg);
+  }
+  if (*msg) return dnn_error(DNN_ERR_IO, "%s: %s", path, msg);
   return DNN_OK;
 }

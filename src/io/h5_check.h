@@ -16,7 +16,11 @@
  * Environment:
  *   DNN_H5_CHECK=0            skip the check (files you trust, or no fork)
  *   DNN_H5_CHECK_TIMEOUT=s    the child's time limit in seconds (default 30 s
- *                             plus 1 s per 20 MB of file) */
+ *                             plus 1 s per 20 MB of file)
+ *   DNN_H5_CHECK_QUIET=1      the child dies silently: no sanitizer report, no
+ *                             fuzzer artifact (scripts/bench/fuzz sets it)
+ * A file found fine is not checked again while stat shows it unchanged
+ * (device, inode, size, mtime and ctime to the nanosecond). */
 #ifndef DNN_IO_H5_CHECK_H
 #define DNN_IO_H5_CHECK_H
 

@@ -68,6 +68,9 @@ void dnn_fuzz_lua_init(const char *target) {
   /* The HDF5 check process (src/io/h5_check.h) must give up on a looping
    * file well before libFuzzer's -timeout stops us. */
   setenv("DNN_H5_CHECK_TIMEOUT", "4", 0);
+  /* A crash in the check child is a file refused, not a finding of ours: no
+   * report, no artifact (inputs it refuses are kept below, for a look). */
+  setenv("DNN_H5_CHECK_QUIET", "1", 0);
 
   L = luaL_newstate();
   if (!L) fatal("cannot create a Lua state");
@@ -100,6 +103,22 @@ void dnn_fuzz_lua_init(const char *target) {
   atexit(remove_temp);
 }
 
+/* $DNN_FUZZ_REFUSED_DIR/refused-<hash>: an input the HDF5 check process
+ * refused (scripts/bench/fuzz/run replays them without the check to see
+ * where libhdf5 fails). */
+static void keep_refused(const uint8_t *data, size_t size) {
+  const char *dir = getenv("DNN_FUZZ_REFUSED_DIR");
+  if (!dir || !*dir) return;
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < size; i++) h = (h ^ data[i]) * 1099511628211ull;
+  char path[4096];
+  snprintf(path, sizeof path, "%s/refused-%016llx", dir, (unsigned long long)h);
+  FILE *f = fopen(path, "wb");
+  if (!f) return;
+  fwrite(data, 1, size, f);
+  fclose(f);
+}
+
 int dnn_fuzz_lua_one(const uint8_t *data, size_t size) {
   if (!L) fatal("dnn_fuzz_lua_init was not called");
   lua_getglobal(L, "dnn_fuzz_check");
@@ -109,16 +128,26 @@ int dnn_fuzz_lua_one(const uint8_t *data, size_t size) {
   lua_pushstring(L, temp_path);
   prev_loc = 0;
   lua_sethook(L, line_hook, LUA_MASKLINE, 0);
-  int st = lua_pcall(L, 3, 1, 0);
+  int st = lua_pcall(L, 3, 2, 0);
   lua_sethook(L, NULL, 0, 0);
   if (st != LUA_OK) fatal(lua_tostring(L, -1)); /* check.lua itself failed */
-  int n = (int)luaL_len(L, -1);
+  int n = (int)luaL_len(L, -2);
   for (int i = 1; i <= n; i++) {
-    lua_rawgeti(L, -1, i);
+    lua_rawgeti(L, -2, i);
     fprintf(stderr, "fuzz %s: %s\n", target_name, lua_tostring(L, -1));
     lua_pop(L, 1);
   }
   if (n > 0) abort(); /* a problem is a finding: let the fuzzer keep the input */
+  int m = (int)luaL_len(L, -1); /* outcomes: keep inputs the check refused */
+  for (int i = 1; i <= m; i++) {
+    lua_rawgeti(L, -1, i);
+    int refused = lua_getfield(L, -1, "refused") == LUA_TBOOLEAN && lua_toboolean(L, -1);
+    lua_pop(L, 2);
+    if (refused) {
+      keep_refused(data, size);
+      break;
+    }
+  }
   lua_settop(L, 0);
   return 0;
 }
