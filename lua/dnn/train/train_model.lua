@@ -28,7 +28,10 @@
 -- Other options: gradient_accumulation_steps=k (do_train_step gets
 -- accumulate=true on all but every k-th step, and gradient_accumulation_steps
 -- = k), checkpoint_every=N (also checkpoint every N iterations inside an
--- epoch), quiet=true (no messages on stderr; they are returned either way).
+-- epoch), quiet=true (no messages on stderr; they are returned either way),
+-- distributed=true|false (training across replicas under mpirun: see
+-- lua/dnn/distributed/train.lua; on by default when the model's optimizer
+-- is a dnn.distributed.DistributedOptimizer and there are several replicas).
 --
 -- Checkpoints (lua/dnn/train/checkpoints.lua) hold, in one atomic file, the
 -- model's state (weights, optimizer, accumulated gradients), every policy's
@@ -57,7 +60,8 @@ local M = {}
 local function is_plain(t) return type(t) == "table" and getmetatable(t) == nil and not dnn.is_tensor(t) end
 
 local POSITIONAL = { "model", "batch_iter", "n_epochs", "lr", "log_path", "checkpoints_path", "validate" }
-local KEYWORDS = { policies = true, gradient_accumulation_steps = true, checkpoint_every = true, quiet = true }
+local KEYWORDS = { policies = true, gradient_accumulation_steps = true, checkpoint_every = true, quiet = true,
+                   distributed = true }
 for _, k in ipairs(POSITIONAL) do KEYWORDS[k] = true end
 
 local function parse(...)
@@ -278,15 +282,21 @@ function M.train_model(...)
   if validate ~= nil and not B.callable(validate) then
     error(("train_model: validate must be a function returning a table of metrics, got %s"):format(class.name(validate)), 0)
   end
+  -- across replicas (mpirun): the glue is lua/dnn/distributed/train.lua
+  local dist = require("dnn.distributed.train").setup(model, a.distributed)
   local messages = {}
   local function say(msg)
     messages[#messages + 1] = msg
-    if not a.quiet then io.stderr:write(msg, "\n") end
+    if not a.quiet and (not dist or dist.root) then io.stderr:write(msg, "\n") end
   end
   local entries, scalars = collect_policies(a, extra)
-  local batches = batches_for(a.batch_iter, say)
+  local batches = batches_for(dist and dist:shard(a.batch_iter) or a.batch_iter, say)
   local ckpt = a.checkpoints_path and Checkpoints(a.checkpoints_path, say)
   local logger = a.log_path and Logger(a.log_path, say, ckpt and (ckpt.dir .. "/log_files"))
+  if dist then
+    ckpt, logger = dist:files(ckpt, logger)
+    dist:silence(entries)
+  end
   if ckpt and (type(model.get_state) ~= "function" or type(model.set_state) ~= "function") then
     error("train_model: checkpoints_path needs a model with get_state() and set_state(state) "
       .. "(dnn.train.TrainModel and its subclasses have them)", 0)
@@ -295,11 +305,12 @@ function M.train_model(...)
   local epoch, iteration, total, losses = 0, 0, 0, {}
   local finished, stopped = false, false
   local resumed_from
-  if ckpt then
-    local st, path = ckpt:load()
-    if st then
+  -- Applies a checkpoint's state (path nil: rank 0's state at a distributed
+  -- start); returns train_model's result when the run is complete.
+  local function restore(st, path)
+    do
       local function fail(err)
-        error(("train_model: cannot resume from %s: %s"):format(path, tostring(err)), 0)
+        error(("train_model: cannot resume from %s: %s"):format(path or "rank 0's state", tostring(err)), 0)
       end
       local ok, err = pcall(model.set_state, model, st.model)
       if not ok then fail(err) end
@@ -324,6 +335,7 @@ function M.train_model(...)
       end
       if logger then logger:resume_from(st.logger) end
       dnn.set_rng_state(st.rng)
+      if not path then return nil end
       resumed_from = path
       if finished and (stopped or epoch >= n_epochs) then
         say(("train_model: the run in %s is complete (%s after %d epochs); nothing to do")
@@ -334,16 +346,40 @@ function M.train_model(...)
     end
   end
 
-  local function save(is_finished, is_stopped)
-    if not ckpt then return end
-    if logger then logger:flush(true) end
+  local function snapshot(is_finished, is_stopped)
     local ps = {}
     for _, e in ipairs(entries) do ps[e.name] = { class = class.name(e.policy), state = policy_state(e.policy) } end
-    ckpt:save {
+    return {
       epoch = epoch, iteration = iteration, total_steps = total, train_losses = losses,
       finished = is_finished, stopped = is_stopped, model = model:get_state(), policies = ps,
       rng = dnn.get_rng_state(), batch_iter = batches:state(), logger = logger and logger:state() or nil,
     }
+  end
+
+  local function save(is_finished, is_stopped)
+    if not ckpt then return end
+    if logger then logger:flush(true) end
+    ckpt:save(snapshot(is_finished, is_stopped))
+  end
+
+  do
+    local st, path
+    if ckpt then st, path = ckpt:load() end
+    if st then
+      if dist then dist:check_models() end
+      local done = restore(st, path)
+      if done then
+        if dist then dist:finish() end
+        return done
+      end
+    elseif dist then
+      dist:sync_start(function() return snapshot(false, false) end, function(s) restore(s, nil) end)
+    end
+  end
+
+  local function run_hooks(hook, ...)
+    if dist then return dist:run_hooks(entries, broadcast, hook, ...) end
+    return broadcast(entries, hook, ...)
   end
 
   local function step_args(idx)
@@ -362,7 +398,7 @@ function M.train_model(...)
     while epoch < n_epochs do
       if iteration == 0 then
         losses = {}
-        broadcast(entries, "epoch_started", epoch)
+        run_hooks("epoch_started", epoch)
         batches:start_epoch()
       elseif not batches.it then
         batches:start_epoch() -- a stateful iterator continues where its state is
@@ -371,7 +407,8 @@ function M.train_model(...)
         local batch = batches:next()
         if not batch then break end
         local idx = iteration
-        broadcast(entries, "train_step_started", epoch, idx)
+        run_hooks("train_step_started", epoch, idx)
+        if dist then dist:before_step(batch) end
         batch[batch.n + 1] = step_args(idx)
         local ok_step, loss = pcall(model.do_train_step, model, table.unpack(batch, 1, batch.n + 1))
         if not ok_step then
@@ -382,10 +419,11 @@ function M.train_model(...)
         end
         first_step = false
         loss = to_number(loss, "the loss do_train_step returned")
+        if dist then loss = dist:step_loss(loss) end
         losses[#losses + 1] = loss
         if logger then logger:scalar("train/loss_step", loss, total) end
         total, iteration = total + 1, idx + 1
-        broadcast(entries, "train_step_finished", epoch, idx, loss)
+        run_hooks("train_step_finished", epoch, idx, loss)
         if every and iteration % every == 0 and iteration % gas == 0 then save(false, false) end
       end
       batches.it = nil
@@ -396,7 +434,7 @@ function M.train_model(...)
           if e.pass then logger:scalar("policies/" .. e.name, values[e.name], epoch) end
         end
       end
-      broadcast(entries, "validation_started", epoch, losses)
+      run_hooks("validation_started", epoch, losses)
       local metrics
       if validate then
         local ok_v, m = pcall(validate)
@@ -406,6 +444,7 @@ function M.train_model(...)
         end
         metrics = {}
         for k, v in pairs(m) do metrics[k] = to_number(v, ("metric '%s'"):format(tostring(k))) end
+        if dist then metrics = dist:metrics(metrics) end
         if logger then
           local keys = {}
           for k in pairs(metrics) do keys[#keys + 1] = tostring(k) end
@@ -417,10 +456,11 @@ function M.train_model(...)
       info.train_losses, info.metrics, info.policies = losses, metrics, values
       local done_epoch = epoch
       epoch, iteration = epoch + 1, 0 -- an early stop here leaves the epoch complete
-      broadcast(entries, "epoch_finished", done_epoch, info, { metrics = metrics, policies = values })
+      run_hooks("epoch_finished", done_epoch, info, { metrics = metrics, policies = values })
       save(epoch >= n_epochs, false)
     end
   end)
+  if dist then dist:finish() end
   if not ok then
     if P.is_early_stopping(err) then
       stopped = true
