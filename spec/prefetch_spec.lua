@@ -152,6 +152,28 @@ describe("PrefetchSequence", function()
     assert.are.equal(0, seq.batches_served)
   end)
 
+  it("queues batches in the order given by prefetch_order (fit's batch shuffling)", function()
+    local seq = dnn.data.image_dataset_from_directory(dir, { image_size = { 4, 4 }, color_mode = "grayscale",
+      batch_size = 5, seed = 4, prefetch = 2, verbose = false })
+    assert.is_true(seq.keeps_batch_order)
+    local order = { 7, 3, 10, 1, 2, 4, 5, 6, 8, 9 }
+    seq:prefetch_order(order)
+    assert.are.same({ 3, 7 }, queued(seq))
+    local plain = dnn.data.image_dataset_from_directory(dir, { image_size = { 4, 4 }, color_mode = "grayscale",
+      batch_size = 5, seed = 4, prefetch = 0, verbose = false })
+    for k, b in ipairs(order) do
+      local x = seq:get(b)
+      assert.is_true(x:equal(plain:get(b)))
+      local want = {}
+      for j = k + 1, math.min(#order, k + 2) do want[#want + 1] = order[j] end
+      table.sort(want)
+      assert.are.same(want, queued(seq))
+    end
+    assert.are.equal(10, seq.prefetch_hits)
+    seq:on_epoch_end() -- the hint is for one epoch
+    assert.are.same({ 1, 2 }, queued(seq))
+  end)
+
   it("gives the same batches with and without prefetching", function()
     local function all(depth)
       local seq = dnn.data.image_dataset_from_directory(dir, { image_size = { 4, 4 }, color_mode = "grayscale",

@@ -275,6 +275,9 @@ end
 
 local ImageFolderSequence = prefetch.PrefetchSequence:extend("ImageFolderSequence")
 data.ImageFolderSequence = ImageFolderSequence
+-- A tf.data dataset in Keras: it shuffles its own files each epoch, and
+-- fit's shuffle= does not reorder its batches.
+ImageFolderSequence.keeps_batch_order = true
 
 function ImageFolderSequence:init(spec)
   for k, v in pairs(spec) do self[k] = v end

@@ -14,6 +14,13 @@
 --   _reorder()     the sample order of self.epoch (called on epoch change)
 -- and call self:_prefetch_init(depth) once their fields are set.
 --
+-- Batches are queued ahead in the order 1, 2, 3, ... unless the caller says
+-- which order it will ask for them in: seq:prefetch_order({5, 2, 9, ...})
+-- (fit's batch shuffling can pass its permutation) holds for the current
+-- epoch.  seq.keeps_batch_order (true for image_dataset_from_directory, which
+-- shuffles its files itself, as tf.data datasets do in Keras) tells fit not
+-- to reorder the batches at all.
+--
 -- seq.wait_time (seconds spent in get() waiting for data), seq.batches_served
 -- and seq.prefetch_hits (batches that were queued before they were asked for)
 -- say how well the overlap works; seq:reset_stats() zeroes them.
@@ -59,19 +66,48 @@ function PrefetchSequence:reset_stats()
   self.wait_time, self.batches_served, self.prefetch_hits = 0, 0, 0
 end
 
--- Drops queued jobs outside [from, from + depth - 1] and queues the missing ones.
-function PrefetchSequence:_schedule(from, count)
-  local n = self:len()
-  local last = math.min(n, from + count - 1)
+-- The batches expected after position `pos` of this epoch's order: the
+-- hint given to prefetch_order, or pos + 1, pos + 2, ...
+function PrefetchSequence:_upcoming(pos, count)
+  local out, n, hint = {}, self:len(), self._hint
+  for k = pos + 1, pos + count do
+    local b = hint and hint[k] or (not hint and k or nil)
+    if b == nil or b > n then break end
+    out[#out + 1] = b
+  end
+  return out
+end
+
+-- Keeps exactly the given batches queued (in that order), dropping others.
+function PrefetchSequence:_keep(list)
+  local want = {}
+  for _, b in ipairs(list) do want[b] = true end
   for k, job in pairs(self._jobs) do
-    if k < from or k > last then
+    if not want[k] then
       job:close()
       self._jobs[k] = nil
     end
   end
-  for k = from, last do
-    if not self._jobs[k] then self._jobs[k] = self:_submit(k) end
+  for _, b in ipairs(list) do
+    if not self._jobs[b] then self._jobs[b] = self:_submit(b) end
   end
+end
+
+-- Queues the first `count` batches of the epoch (after epoch changes).
+function PrefetchSequence:_schedule(from, count)
+  self._pos = from - 1
+  self:_keep(self:_upcoming(from - 1, count))
+end
+
+-- The order in which this epoch's batches will be asked for (a list of
+-- 1-based batch indices); on_epoch_end forgets it.
+function PrefetchSequence:prefetch_order(order)
+  if order ~= nil and type(order) ~= "table" then
+    error(("prefetch_order: expected a list of batch indices, got %s"):format(type(order)), 2)
+  end
+  self._hint = order
+  self._pos = 0
+  self:_keep(self:_upcoming(0, self.prefetch_depth))
 end
 
 function PrefetchSequence:_cancel_all()
@@ -93,7 +129,22 @@ function PrefetchSequence:get(i)
   else
     job = self:_submit(i)
   end
-  self:_schedule(i + 1, self.prefetch_depth)
+  -- where we are in the epoch's order: the hint's next entry, or i itself
+  local hint, pos = self._hint, (self._pos or 0) + 1
+  if hint then
+    if hint[pos] ~= i then
+      pos = nil
+      for k, b in ipairs(hint) do if b == i then pos = k break end end
+    end
+  else
+    pos = i
+  end
+  self._pos = pos or i
+  if pos then
+    self:_keep(self:_upcoming(pos, self.prefetch_depth))
+  else
+    self:_keep({})
+  end
   local ok, x, waited = pcall(job.wait, job)
   job:close()
   if not ok then error(x, 2) end
@@ -104,6 +155,7 @@ end
 
 function PrefetchSequence:on_epoch_end()
   self:_cancel_all()
+  self._hint = nil
   self.epoch = (self.epoch or 0) + 1
   self:_reorder()
   self:_schedule(1, self.prefetch_depth)
@@ -114,6 +166,7 @@ function PrefetchSequence:get_state() return { epoch = self.epoch or 0 } end
 
 function PrefetchSequence:set_state(s)
   self:_cancel_all()
+  self._hint = nil
   self.epoch = s.epoch
   self:_reorder()
   self:_schedule(1, self.prefetch_depth)
