@@ -20,7 +20,10 @@
 
 #define MAX_OBJECTS 200000 /* objects and attributes visited before the child stops */
 #define MAX_DEPTH 128
-#define READ_LIMIT ((uint64_t)64 << 20) /* contiguous data up to this is read too */
+/* Contiguous data up to this is read too (HDF5 converts it by its stored
+ * type); beyond it, only chunked data is, since contiguous data is plain
+ * reads at one place and the process reads it right after. */
+#define READ_LIMIT ((uint64_t)16 << 20)
 
 static bool in_check;
 

@@ -5,9 +5,9 @@
  * messages and loops forever on some damaged heaps, and newer releases still
  * fix such bugs every year.  We cannot fix the library, so before the
  * process opens a file for reading, a forked child opens it and reads what
- * the loaders can read (every group, attribute, dataset's metadata, and the
- * data of datasets whose layout needs parsing: chunked and compact), through
- * the same helpers.  Only when the child finishes normally does the process
+ * the loaders can read (every group, attribute and dataset's metadata, the
+ * data of chunked datasets and of any dataset up to 16 MB), through the same
+ * helpers.  Only when the child finishes normally does the process
  * itself go on; when it crashes or runs past the time limit, the file is
  * refused with a message naming it, and nothing of it has touched this
  * process.  Errors the child meets are not failures: the process meets them
