@@ -69,4 +69,30 @@ if Layer and rawget(Layer, "to") == nil then
   end
 end
 
+local ok, help = pcall(require, "dnn.help")
+if ok and type(help) == "table" and help.add then
+  local S = "Devices (CUDA)"
+  help.add("Tensor:cuda", "t:cuda(device=\"cuda:0\")",
+    "A copy on a GPU (\"cuda\", \"cuda:N\" or N); a clear error where no GPU or no CUDA backend is there.", S)
+  help.add("Tensor:cpu", "t:cpu()", "A copy on the CPU (t itself when it is there).", S)
+  help.add("Tensor:to", "t:to(dtype | device | other | {dtype=, device=})",
+    "Converted to a dtype, moved to a device (\"cpu\", \"cuda\", \"cuda:N\"), or to other's dtype and device.", S)
+  help.add("Tensor.device", "t.device", "Where the data lives: \"cpu\" or \"cuda:N\".", S)
+  help.add("dnn.cuda.is_available", "dnn.cuda.is_available()", "Whether a CUDA GPU can be used (built with CUDA and a device found).", S)
+  help.add("dnn.cuda.device_count", "dnn.cuda.device_count()", "Number of CUDA devices (0 without a GPU or without the backend).", S)
+  help.add("dnn.cuda.memory_stats", "dnn.cuda.memory_stats(device=0)",
+    "The caching allocator's figures: allocated_bytes, reserved_bytes, cached_bytes, peaks, allocations, cache hits, cudaMalloc calls, OOMs, host<->device copies and bytes, device free/total.", S)
+  help.add("dnn.cuda.empty_cache", "dnn.cuda.empty_cache()", "Gives the allocator's cached (free) GPU blocks back to the driver; a no-op without a GPU.", S)
+  help.add("dnn.cuda.synchronize", "dnn.cuda.synchronize(device=nil)", "Waits for all queued GPU work (every device when none is given).", S)
+  help.add("dnn.cuda.reset_peak_memory_stats", "dnn.cuda.reset_peak_memory_stats(device=0)", "Restarts the peak figures of memory_stats from the current ones.", S)
+  help.add("dnn.cuda.set_allow_tf32", "dnn.cuda.set_allow_tf32(on)", "TF32 tensor-core math for float32 matmul (off by default: float32 results match the CPU).", S)
+  help.add("dnn.cuda.allow_tf32", "dnn.cuda.allow_tf32()", "Whether float32 matmul may use TF32.", S)
+  help.add("dnn.cuda.kernels", "dnn.cuda.kernels()", "Names of the ops that have a CUDA kernel in this build.", S)
+  help.add("dnn.set_default_device", "dnn.set_default_device(\"cpu\" | \"cuda\" | \"cuda:N\")",
+    "Where dnn.tensor, zeros, ones, empty, full, arange, linspace, eye, rand, randn, randint and randperm put new tensors.", S)
+  help.add("dnn.get_default_device", "dnn.get_default_device()", "The device set by dnn.set_default_device (\"cpu\" at first).", S)
+  help.add("Layer:to", "layer:to(device)",
+    "Moves the weights, buffers and (for a compiled model) the optimizer's slots to a device, in place; returns the layer.", S)
+end
+
 return dnn.cuda
