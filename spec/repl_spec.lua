@@ -129,7 +129,7 @@ describe("dnn.repl.complete", function()
   end)
 
   it("completes fields of nested tables", function()
-    assert.same({ "dnn.io.read_idx" }, repl.complete("dnn.io.re"))
+    assert.same({ "dnn.io.read_csv", "dnn.io.read_idx", "dnn.io.read_png" }, repl.complete("dnn.io.re"))
     assert.same({ "dnn.datasets.fashion_mnist" }, repl.complete("dnn.datasets.fa"))
   end)
 

@@ -302,6 +302,7 @@ add("dnn.datasets.fashion_mnist", "dnn.datasets.fashion_mnist([dir], {limit=})",
 
 -- layers, losses, optimizers, data
 require("dnn.help_training")(add, section)
+require("dnn.help_data")(add, section)
 
 -- ---------------------------------------------------------------- system
 section "Runtime"

@@ -115,7 +115,11 @@ local ShuffledOrder = dnn.data.Sequence:extend("ShuffledOrderSequence")
 function ShuffledOrder:init(inner) self.inner = inner end
 function ShuffledOrder:len() return self.inner:len() end
 function ShuffledOrder:get(i)
-  if not self.order then self.order = dnn.randperm(self.inner:len()):totable() end
+  if not self.order then
+    self.order = dnn.randperm(self.inner:len()):totable()
+    -- a prefetching sequence starts loading in the order it will be asked
+    if self.inner.prefetch_order then self.inner:prefetch_order(self.order) end
+  end
   return self.inner:get(self.order[i] or i)
 end
 function ShuffledOrder:on_epoch_end()
@@ -143,7 +147,11 @@ function A.adapt(a)
     -- plain tables get the batch checks Sequence subclasses have built in
     seq = getmetatable(x) and x or dnn.data.validated(x)
     local n = seq:len()
-    if a.shuffle and math.type(n) == "integer" and n > 1 then seq = ShuffledOrder(seq) end
+    -- datasets that shuffle themselves (image_dataset_from_directory, like a
+    -- tf.data Dataset in Keras) keep their order: fit's shuffle ignores them
+    if a.shuffle and math.type(n) == "integer" and n > 1 and not seq.keeps_batch_order then
+      seq = ShuffledOrder(seq)
+    end
   elseif type(x) == "function" then
     seq = GeneratorSequence(x, a.steps)
   else
