@@ -39,6 +39,8 @@ typedef struct {
                           dnn_dist_layout_hash of tensors a later no_check call sends */
   bool reuse_inputs;   /* with out: contiguous inputs receive the result and are returned
                           (retained) instead of new tensors */
+  size_t first_bucket_bytes; /* the first bucket's size (0: bucket_bytes), as DDP's 1 MB first
+                                bucket: the overlapped reducer sends it early */
 } dnn_dist_reduce_opts;
 
 /* A hash of the dtypes and shapes of n tensors (for signature). */
@@ -99,6 +101,39 @@ typedef struct {
   uint64_t bytes;        /* payload bytes reduced or broadcast */
 } dnn_dist_stats;
 dnn_dist_stats dnn_dist_get_stats(void);
+
+/* ---- overlapped gradient reduction (dist_overlap.c; PyTorch DDP's Reducer) ----
+ * For one optimizer's variables: each step, start() with which variables have
+ * a gradient on some replica (present) and here (local); ready() as the
+ * backward pass finishes each gradient (autograd's grad hook): complete
+ * buckets are reduced by a communication thread while the pass goes on;
+ * finish() waits for them and writes the results.  Buckets, packing, MPI
+ * calls and division are those of dnn_dist_allreduce over the present
+ * variables, last first, with first_bucket_bytes, so both paths give the
+ * same bits. */
+typedef struct dnn_dist_reducer dnn_dist_reducer;
+/* vars: CPU floating-point variables in parameter order (retained). */
+dnn_dist_reducer *dnn_dist_reducer_new(int n, dnn_tensor *const *vars, size_t bucket_bytes,
+                                       size_t first_bucket_bytes);
+void dnn_dist_reducer_free(dnn_dist_reducer *r);
+/* leaves are exactly r's variables, in order */
+bool dnn_dist_reducer_matches(const dnn_dist_reducer *r, int n, dnn_tensor *const *leaves);
+/* o: op (sum/avg), prescale, divide_by as dnn_dist_allreduce's. */
+dnn_status dnn_dist_reducer_start(dnn_dist_reducer *r, const bool *present, const bool *local,
+                                  const dnn_dist_reduce_opts *o);
+/* Variable i's gradient is final (grad NULL: none, counts as zero). */
+dnn_status dnn_dist_reducer_ready(dnn_dist_reducer *r, int i, dnn_tensor *grad);
+/* Waits for the buckets (under the deadline) and writes each result into the
+ * gradient tensor ready() got (a new tensor where that is not contiguous). */
+dnn_status dnn_dist_reducer_finish(dnn_dist_reducer *r);
+/* The reduced gradient of variable i after finish (borrowed), when `given`
+ * is NULL or the tensor the pass produced; NULL otherwise or when the
+ * variable had no gradient anywhere. */
+dnn_tensor *dnn_dist_reducer_result(const dnn_dist_reducer *r, int i, const dnn_tensor *given);
+int dnn_dist_reducer_size(const dnn_dist_reducer *r);
+int dnn_dist_reducer_buckets(const dnn_dist_reducer *r);
+/* MPI runs with a thread level that lets the reducer's thread communicate. */
+bool dnn_dist_overlap_threaded(void);
 
 /* NCCL (GPU tensors, one GPU per local rank).  Compiled when the CUDA
  * toolkit's nccl.h is found; libnccl and libcudart are loaded at first use. */

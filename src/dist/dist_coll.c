@@ -24,7 +24,7 @@
 
 #define g dnn_dist_g
 #define CHUNK_ELEMS ((int64_t)1 << 30) /* MPI counts are ints */
-#define SMALL_BYTES ((size_t)64 << 10)  /* unchecked payloads up to this wait under the deadline */
+#define SMALL_BYTES DNN_DIST_SMALL_BYTES
 
 static bool on_cuda(const dnn_tensor *t) { return dnn_tensor_device(t).type == DNN_DEVICE_CUDA; }
 
@@ -157,28 +157,26 @@ static dnn_storage *workspace(int b, size_t bytes) {
   return ws[b];
 }
 
-/* ---- bucket plan: indices grouped by dtype (first appearance), split at cap ---- */
+/* ---- bucket plan: indices grouped by dtype (first appearance), split at cap
+ * (the very first bucket at first_cap: DDP's small first bucket, which the
+ * overlapped reduction can send while the backward pass goes on) ---- */
 
-typedef struct {
-  int first, count; /* range in the index array */
-  dnn_dtype dt;
-  int64_t elems;
-} bucket;
-
-static int plan(int n, dnn_tensor *const *ts, size_t cap, int *idx, bucket *bk) {
+int dnn_dist_plan(int n, dnn_tensor *const *ts, size_t cap, size_t first_cap, int *idx, dnn_dist_bucket *bk) {
   int ni = 0, nb = 0;
   bool seen[DNN_DTYPE_COUNT] = {false};
+  if (!first_cap) first_cap = cap;
   for (int i = 0; i < n; i++) {
     dnn_dtype dt = (dnn_dtype)ts[i]->dtype;
     if (seen[dt]) continue;
     seen[dt] = true;
     size_t esz = dnn_dtype_size(dt);
-    int64_t cap_elems = (int64_t)(cap / esz) > 0 ? (int64_t)(cap / esz) : 1;
     for (int j = i; j < n; j++) {
       if (ts[j]->dtype != (int8_t)dt) continue;
       int64_t m = dnn_numel(ts[j]);
+      size_t c = nb == 1 ? first_cap : cap;
+      int64_t cap_elems = (int64_t)(c / esz) > 0 ? (int64_t)(c / esz) : 1;
       if (nb == 0 || bk[nb - 1].dt != dt || (bk[nb - 1].elems > 0 && bk[nb - 1].elems + m > cap_elems)) {
-        bk[nb] = (bucket){.first = ni, .count = 0, .dt = dt, .elems = 0};
+        bk[nb] = (dnn_dist_bucket){.first = ni, .count = 0, .dt = dt, .elems = 0};
         nb++;
       }
       idx[ni++] = j;
@@ -190,7 +188,7 @@ static int plan(int n, dnn_tensor *const *ts, size_t cap, int *idx, bucket *bk) 
 }
 
 /* Copies t (any layout) into dst, times scale (floats only). */
-static dnn_status pack(char *dst, dnn_tensor *t, double scale) {
+dnn_status dnn_dist_pack(char *dst, dnn_tensor *t, double scale) {
   dnn_tensor *c = dnn_contiguous(t);
   if (!c) return dnn_error_code();
   int64_t m = dnn_numel(c);
@@ -209,7 +207,7 @@ static dnn_status pack(char *dst, dnn_tensor *t, double scale) {
   return DNN_OK;
 }
 
-static void divide(char *buf, dnn_dtype dt, int64_t m, double by) {
+void dnn_dist_divide(char *buf, dnn_dtype dt, int64_t m, double by) {
   if (dt == DNN_FLOAT32) {
     float *d = (float *)buf, f = (float)by;
     for (int64_t i = 0; i < m; i++) d[i] /= f;
@@ -220,7 +218,7 @@ static void divide(char *buf, dnn_dtype dt, int64_t m, double by) {
 }
 
 /* Writes the bucket segment at off (elements) back into t. */
-static dnn_status unpack(dnn_storage *s, int64_t off, dnn_tensor *t) {
+dnn_status dnn_dist_unpack(dnn_storage *s, int64_t off, dnn_tensor *t) {
   int64_t strides[DNN_MAX_DIMS];
   dnn_contiguous_strides(t->ndim, t->shape, strides);
   if (dnn_is_contiguous(t)) {
@@ -279,7 +277,7 @@ dnn_status dnn_dist_allreduce(int n, dnn_tensor *const *ts, dnn_tensor **out, co
   if (o->op == DNN_DIST_AVG) div *= (double)g.size;
   double pre = o->prescale != 0.0 ? o->prescale : 1.0;
   int *idx = malloc(sizeof(int) * (size_t)(n ? n : 1));
-  bucket *bk = malloc(sizeof(bucket) * (size_t)(n ? n : 1));
+  dnn_dist_bucket *bk = malloc(sizeof(dnn_dist_bucket) * (size_t)(n ? n : 1));
   dnn_storage **st = calloc((size_t)(n ? n : 1), sizeof *st); /* workspace buffers: not ours to release */
   if (out)
     for (int i = 0; i < n; i++) out[i] = NULL;
@@ -287,7 +285,7 @@ dnn_status dnn_dist_allreduce(int n, dnn_tensor *const *ts, dnn_tensor **out, co
     free(idx), free(bk), free(st);
     return dnn_error(DNN_ERR_MEMORY, "%s: out of memory", op);
   }
-  int nb = plan(n, ts, cap, idx, bk);
+  int nb = dnn_dist_plan(n, ts, cap, o->first_bucket_bytes, idx, bk);
   dnn_status status = DNN_OK;
   for (int b = 0; b < nb && status == DNN_OK; b++) {
     size_t esz = dnn_dtype_size(bk[b].dt);
@@ -299,7 +297,7 @@ dnn_status dnn_dist_allreduce(int n, dnn_tensor *const *ts, dnn_tensor **out, co
     int64_t off = 0;
     for (int k = 0; k < bk[b].count && status == DNN_OK; k++) {
       dnn_tensor *t = ts[idx[bk[b].first + k]];
-      status = pack((char *)st[b]->data + off * (int64_t)esz, t, pre);
+      status = dnn_dist_pack((char *)st[b]->data + off * (int64_t)esz, t, pre);
       off += dnn_numel(t);
     }
     g.stats.bytes += (uint64_t)bk[b].elems * esz;
@@ -325,7 +323,7 @@ dnn_status dnn_dist_allreduce(int n, dnn_tensor *const *ts, dnn_tensor **out, co
   g.stats.reduce_calls++;
   g.stats.buckets += (uint64_t)nb;
   for (int b = 0; b < nb && status == DNN_OK; b++) {
-    if (div != 1.0) divide(st[b]->data, bk[b].dt, bk[b].elems, div);
+    if (div != 1.0) dnn_dist_divide(st[b]->data, bk[b].dt, bk[b].elems, div);
     int64_t off = 0;
     for (int k = 0; k < bk[b].count && status == DNN_OK; k++) {
       int i = idx[bk[b].first + k];
@@ -333,7 +331,7 @@ dnn_status dnn_dist_allreduce(int n, dnn_tensor *const *ts, dnn_tensor **out, co
       if (out && o->reuse_inputs && dnn_is_contiguous(t)) {
         /* the caller's own buffers (a step's gradients): written in place.  Even
          * tensors that alias each other get their same values back. */
-        status = unpack(st[b], off, t);
+        status = dnn_dist_unpack(st[b], off, t);
         out[i] = t;
         dnn_tensor_retain(t);
       } else if (out) {
@@ -343,7 +341,7 @@ dnn_status dnn_dist_allreduce(int n, dnn_tensor *const *ts, dnn_tensor **out, co
           memcpy(dnn_data_ptr(out[i]), (char *)st[b]->data + off * (int64_t)dnn_dtype_size((dnn_dtype)t->dtype),
                  (size_t)dnn_numel(t) * dnn_dtype_size((dnn_dtype)t->dtype));
       } else {
-        status = unpack(st[b], off, t);
+        status = dnn_dist_unpack(st[b], off, t);
       }
       off += dnn_numel(t);
     }
@@ -367,9 +365,9 @@ dnn_status dnn_dist_broadcast_(int n, dnn_tensor *const *ts, int root, size_t bu
   DNN_RETURN_IF_ERR(check_same(op, n, ts, root, 0));
   size_t cap = bucket_bytes ? bucket_bytes : DNN_DIST_BUCKET_BYTES;
   int *idx = malloc(sizeof(int) * (size_t)(n ? n : 1));
-  bucket *bk = malloc(sizeof(bucket) * (size_t)(n ? n : 1));
+  dnn_dist_bucket *bk = malloc(sizeof(dnn_dist_bucket) * (size_t)(n ? n : 1));
   dnn_storage **st = calloc((size_t)(n ? n : 1), sizeof *st);
-  int nb = idx && bk && st ? plan(n, ts, cap, idx, bk) : 0;
+  int nb = idx && bk && st ? dnn_dist_plan(n, ts, cap, 0, idx, bk) : 0;
   dnn_status status = idx && bk && st ? DNN_OK : dnn_error(DNN_ERR_MEMORY, "%s: out of memory", op);
   for (int b = 0; b < nb && status == DNN_OK; b++) {
     size_t esz = dnn_dtype_size(bk[b].dt);
@@ -381,7 +379,7 @@ dnn_status dnn_dist_broadcast_(int n, dnn_tensor *const *ts, int root, size_t bu
     int64_t off = 0;
     for (int k = 0; k < bk[b].count && status == DNN_OK; k++) {
       dnn_tensor *t = ts[idx[bk[b].first + k]];
-      if (g.rank == root) status = pack((char *)st[b]->data + off * (int64_t)esz, t, 1.0);
+      if (g.rank == root) status = dnn_dist_pack((char *)st[b]->data + off * (int64_t)esz, t, 1.0);
       off += dnn_numel(t);
     }
     g.stats.bytes += (uint64_t)bk[b].elems * esz;
@@ -396,7 +394,7 @@ dnn_status dnn_dist_broadcast_(int n, dnn_tensor *const *ts, int root, size_t bu
     int64_t off = 0;
     for (int k = 0; k < bk[b].count && status == DNN_OK; k++) {
       dnn_tensor *t = ts[idx[bk[b].first + k]];
-      status = unpack(st[b], off, t);
+      status = dnn_dist_unpack(st[b], off, t);
       off += dnn_numel(t);
     }
   }

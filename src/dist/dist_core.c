@@ -82,7 +82,7 @@ dnn_status dnn_dist_check_usable(const char *op) {
                      "%s: an earlier collective failed on this replica (rank %d); the replicas are out "
                      "of step and the job has to be restarted",
                      op, g.rank);
-  return DNN_OK;
+  return dnn_dist_quiesce(op); /* the overlapped reducer's collectives come first */
 }
 
 static const char *const op_names[] = {"sum", "avg", "min", "max", "prod"};
@@ -168,7 +168,7 @@ static void on_process_exit(int status, void *arg) {
   if (!g.mpi || MPI_Finalized(&fin) != MPI_SUCCESS || fin) return;
   fflush(stdout);
   fflush(stderr);
-  if (!g.broken) {
+  if (!g.broken && !dnn_dist_overlap_busy()) { /* a reduction in flight: the replicas are out of step */
     double deadline = status == 0 ? g.timeout : ERROR_EXIT_GRACE;
     if (meet_at_exit(deadline)) {
       MPI_Finalize();
@@ -199,8 +199,13 @@ static dnn_status init_mpi(void) {
   if (!inited) {
     make_mpi_global();
     int provided = 0;
-    int rc = MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
+    /* serialized: the overlapped reducer's thread runs collectives while
+     * the main thread computes, never while it calls MPI itself */
+    int rc = MPI_Init_thread(NULL, NULL, MPI_THREAD_SERIALIZED, &provided);
     if (rc != MPI_SUCCESS) return dnn_error(DNN_ERR_INTERNAL, "distributed.init: MPI_Init failed (code %d)", rc);
+    g.thread_level = provided;
+  } else {
+    MPI_Query_thread(&g.thread_level);
   }
   g.mpi = true;
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);

@@ -14,6 +14,7 @@ typedef struct {
   bool mpi;         /* MPI is in use: MPI_Init ran */
   bool broken;      /* a collective failed or timed out: abort at exit */
   int rank, size, local_rank, local_size;
+  int thread_level; /* what MPI_Init_thread provided */
   double timeout;
   char processor[64];
   dnn_dist_stats stats;
@@ -40,5 +41,33 @@ MPI_Datatype dnn_dist_mpi_type(dnn_dtype dt);
 
 /* Monotonic seconds. */
 double dnn_dist_now(void);
+
+/* Unchecked buckets up to this size are reduced with a non-blocking
+ * collective waited for under the deadline (they may be the replicas'
+ * meeting); larger ones with the blocking collective. */
+#define DNN_DIST_SMALL_BYTES ((size_t)64 << 10)
+
+/* ---- fusion buckets (dist_coll.c; the overlapped reducer shares them) ---- */
+typedef struct {
+  int first, count; /* range in the index array */
+  dnn_dtype dt;
+  int64_t elems;
+} dnn_dist_bucket;
+/* Groups ts by dtype (first appearance) and splits each group at cap bytes
+ * (the first bucket at first_cap, 0: cap): idx (n entries) lists the tensors
+ * bucket by bucket, bk (n entries) the buckets; returns their number. */
+int dnn_dist_plan(int n, dnn_tensor *const *ts, size_t cap, size_t first_cap, int *idx, dnn_dist_bucket *bk);
+/* Copies t (any layout) into dst, times scale (floats; 0 or 1: a copy). */
+dnn_status dnn_dist_pack(char *dst, dnn_tensor *t, double scale);
+void dnn_dist_divide(char *buf, dnn_dtype dt, int64_t m, double by);
+/* Writes the segment of s at off (elements) into t. */
+dnn_status dnn_dist_unpack(dnn_storage *s, int64_t off, dnn_tensor *t);
+
+/* ---- the overlapped reducer's communication thread (dist_overlap.c) ---- */
+/* Waits (under the deadline) until the thread has no collective in flight:
+ * the main thread calls MPI only then (MPI_THREAD_SERIALIZED). */
+dnn_status dnn_dist_quiesce(const char *op);
+/* The thread is inside a collective now. */
+bool dnn_dist_overlap_busy(void);
 
 #endif

@@ -101,6 +101,9 @@ static int l_allreduce(lua_State *L) {
   o.no_check = !dnnL_optboolean_field(L, opts, "check", 1);
   o.signature = (uint64_t)dnnL_optinteger_field(L, opts, "signature", 0);
   o.reuse_inputs = dnnL_optboolean_field(L, opts, "reuse", 0);
+  lua_Integer fb = dnnL_optinteger_field(L, opts, "first_bucket_bytes", 0);
+  if (fb < 0) return luaL_error(L, "allreduce: first_bucket_bytes must be >= 0");
+  o.first_bucket_bytes = (size_t)fb;
   if (dnnL_optboolean_field(L, opts, "inplace", 0)) {
     dnnL_check(L, dnn_dist_allreduce(n, ts, NULL, &o));
     return 0;
@@ -195,7 +198,120 @@ static int l_nccl_selftest(lua_State *L) {
   return 2;
 }
 
+/* ---- the overlapped reducer (src/dist/dist_overlap.c) ---- */
+
+#define REDUCER "dnn.dist.Reducer"
+
+static dnn_dist_reducer **check_reducer(lua_State *L, int idx) {
+  dnn_dist_reducer **r = luaL_checkudata(L, idx, REDUCER);
+  if (!*r) luaL_error(L, "reducer: already freed");
+  return r;
+}
+
+static int reducer_gc(lua_State *L) {
+  dnn_dist_reducer **r = luaL_checkudata(L, 1, REDUCER);
+  dnn_dist_reducer_free(*r);
+  *r = NULL;
+  return 0;
+}
+
+/* reducer_new(vars, bucket_bytes, first_bucket_bytes) */
+static int l_reducer_new(lua_State *L) {
+  int n;
+  dnn_tensor **ts = check_list(L, 1, &n, "reducer");
+  lua_Integer bb = luaL_optinteger(L, 2, 0), fb = luaL_optinteger(L, 3, 0);
+  if (bb < 0 || fb < 0) return luaL_error(L, "reducer: bucket sizes must be >= 0");
+  dnn_dist_reducer **r = lua_newuserdatauv(L, sizeof *r, 0);
+  *r = NULL;
+  luaL_setmetatable(L, REDUCER);
+  *r = dnn_dist_reducer_new(n, ts, (size_t)bb, (size_t)fb);
+  if (!*r) return dnnL_error(L);
+  return 1;
+}
+
+static int l_reducer_matches(lua_State *L) {
+  dnn_dist_reducer **r = check_reducer(L, 1);
+  int n;
+  dnn_tensor **ts = check_list(L, 2, &n, "reducer");
+  lua_pushboolean(L, dnn_dist_reducer_matches(*r, n, ts));
+  return 1;
+}
+
+/* n booleans of the list at idx, in a userdata the GC owns */
+static bool *check_flags(lua_State *L, int idx, int n) {
+  luaL_checktype(L, idx, LUA_TTABLE);
+  bool *f = lua_newuserdatauv(L, sizeof(bool) * (size_t)(n ? n : 1), 0);
+  for (int i = 0; i < n; i++) {
+    lua_geti(L, idx, i + 1);
+    f[i] = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
+  return f;
+}
+
+/* reducer_start(r, present, local, {op=, prescale=, divide_by=}) */
+static int l_reducer_start(lua_State *L) {
+  dnn_dist_reducer **r = check_reducer(L, 1);
+  int n = dnn_dist_reducer_size(*r);
+  lua_settop(L, 4);
+  bool *present = check_flags(L, 2, n);
+  bool *local = check_flags(L, 3, n);
+  int opts = lua_istable(L, 4) ? 4 : 0;
+  dnn_dist_reduce_opts o = {.op = DNN_DIST_SUM};
+  if (dnnL_getopt(L, opts, "op") != LUA_TNIL) {
+    int op = dnn_dist_op_from_name(luaL_checkstring(L, -1));
+    if (op != DNN_DIST_SUM && op != DNN_DIST_AVG) return luaL_error(L, "reducer: op must be sum or average");
+    o.op = (dnn_dist_op)op;
+  }
+  lua_pop(L, 1);
+  o.prescale = dnnL_optnumber_field(L, opts, "prescale", 1.0);
+  o.divide_by = dnnL_optnumber_field(L, opts, "divide_by", 1.0);
+  dnnL_check(L, dnn_dist_reducer_start(*r, present, local, &o));
+  return 0;
+}
+
+/* reducer_ready(r, i (1-based), grad|nil) */
+static int l_reducer_ready(lua_State *L) {
+  dnn_dist_reducer **r = check_reducer(L, 1);
+  lua_Integer i = luaL_checkinteger(L, 2);
+  dnn_tensor *gt = lua_isnoneornil(L, 3) ? NULL : dnnL_checktensor(L, 3);
+  if (i < 1 || i > dnn_dist_reducer_size(*r)) return luaL_error(L, "reducer: variable %d out of range", (int)i);
+  dnnL_check(L, dnn_dist_reducer_ready(*r, (int)i - 1, gt));
+  return 0;
+}
+
+static int l_reducer_finish(lua_State *L) {
+  dnnL_check(L, dnn_dist_reducer_finish(*check_reducer(L, 1)));
+  return 0;
+}
+
+/* reducer_result(r, i, given|nil) -> the reduced gradient or nil */
+static int l_reducer_result(lua_State *L) {
+  dnn_dist_reducer **r = check_reducer(L, 1);
+  lua_Integer i = luaL_checkinteger(L, 2);
+  dnn_tensor *given = lua_isnoneornil(L, 3) ? NULL : dnnL_checktensor(L, 3);
+  dnn_tensor *t = dnn_dist_reducer_result(*r, (int)i - 1, given);
+  if (!t) {
+    lua_pushnil(L);
+    return 1;
+  }
+  dnn_tensor_retain(t);
+  return dnnL_push(L, t);
+}
+
+static int l_reducer_buckets(lua_State *L) {
+  lua_pushinteger(L, dnn_dist_reducer_buckets(*check_reducer(L, 1)));
+  return 1;
+}
+
+static int l_overlap_threaded(lua_State *L) { return l_bool(L, dnn_dist_overlap_threaded()); }
+
 void dnnL_open_dist(lua_State *L) {
+  if (luaL_newmetatable(L, REDUCER)) {
+    lua_pushcfunction(L, reducer_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_pop(L, 1);
   static const luaL_Reg fns[] = {
       {"init", l_init},
       {"initialized", l_initialized},
@@ -220,6 +336,14 @@ void dnnL_open_dist(lua_State *L) {
       {"abort", l_abort},
       {"stats", l_stats},
       {"nccl_selftest", l_nccl_selftest},
+      {"reducer_new", l_reducer_new},
+      {"reducer_matches", l_reducer_matches},
+      {"reducer_start", l_reducer_start},
+      {"reducer_ready", l_reducer_ready},
+      {"reducer_finish", l_reducer_finish},
+      {"reducer_result", l_reducer_result},
+      {"reducer_buckets", l_reducer_buckets},
+      {"overlap_threaded", l_overlap_threaded},
       {NULL, NULL},
   };
   luaL_newlib(L, fns); /* dnn.core._dist: dnn.distributed builds the user API on it */
