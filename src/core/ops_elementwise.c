@@ -172,11 +172,14 @@ dnn_tensor *dnn_binary_scalar(dnn_op op, const dnn_tensor *a, double s, bool sca
   dnn_dtype cdt, odt;
   op_dtypes(op, promoted, &cdt, &odt);
   if (dnn_tensor_device(a).type != DNN_DEVICE_CPU) {
-    dnn_tensor *st = dnn_scalar(s, cdt);
+    /* the scalar as a 0-d tensor on a's device: one fill kernel, no copy */
+    dnn_tensor *st = dnn_empty(0, NULL, cdt, dnn_tensor_device(a));
     DNN_CHECK_NULL(st);
-    dnn_error(DNN_ERR_DEVICE, "%s: scalar operands on this device need the CUDA backend", dnn_op_name(op));
+    dnn_status fs = scalar_is_int && !dnn_dtype_is_float(cdt) ? dnn_fill_int_(st, iv) : dnn_fill_(st, s);
+    dnn_tensor *out = NULL;
+    if (fs == DNN_OK) out = scalar_first ? binary_into(op, st, a, promoted) : binary_into(op, a, st, promoted);
     dnn_tensor_release(st);
-    return NULL;
+    return out;
   }
   stack_scalar sc;
   stack_scalar_init(&sc, s, iv, scalar_is_int, cdt);
@@ -230,13 +233,19 @@ dnn_status dnn_binary_(dnn_op op, dnn_tensor *a, const dnn_tensor *b) {
 dnn_status dnn_binary_scalar_(dnn_op op, dnn_tensor *a, double s, bool scalar_is_int) {
   int64_t iv = 0;
   if (scalar_is_int && !exact_int(s, &iv)) scalar_is_int = false;
-  if (dnn_tensor_device(a).type != DNN_DEVICE_CPU)
-    return dnn_error(DNN_ERR_DEVICE, "%s_: scalar operands on this device need the CUDA backend", dnn_op_name(op));
   stack_scalar sc;
   stack_scalar_init(&sc, s, iv, scalar_is_int, scalar_is_int ? DNN_INT64 : DNN_FLOAT64);
   if (!scalar_is_int && !dnn_dtype_is_float((dnn_dtype)a->dtype))
     return dnn_error(DNN_ERR_DTYPE, "%s_: result type float32 cannot be stored in-place in a %s tensor",
                      dnn_op_name(op), dnn_dtype_name((dnn_dtype)a->dtype));
+  if (dnn_tensor_device(a).type != DNN_DEVICE_CPU) { /* a 0-d device tensor instead */
+    dnn_tensor *st = dnn_empty(0, NULL, (dnn_dtype)sc.tensor.dtype, dnn_tensor_device(a));
+    if (!st) return dnn_error_code();
+    dnn_status r = scalar_is_int ? dnn_fill_int_(st, iv) : dnn_fill_(st, s);
+    if (r == DNN_OK) r = dnn_binary_(op, a, st);
+    dnn_tensor_release(st);
+    return r;
+  }
   /* the stack scalar is 0-d, so dnn_binary_ keeps a's dtype */
   return dnn_binary_(op, a, &sc.tensor);
 }

@@ -74,7 +74,7 @@ static void require_device(lua_State *L, dnn_device dev, const char *fname) {
 }
 
 /* A contiguous copy of t on dev (NULL with the engine's error). */
-static dnn_tensor *copy_to_device(dnn_tensor *t, dnn_device dev) {
+dnn_tensor *dnnL_copy_to_device(dnn_tensor *t, dnn_device dev) {
   dnn_device sdev = dnn_tensor_device(t);
   dnn_tensor *src = dnn_contiguous(t);
   if (!src) return NULL;
@@ -126,7 +126,7 @@ static int push_moved(lua_State *L, dnn_tensor *t, dnn_device dev, const char *f
                       "%s: this tensor is part of an autograd graph and moving it between devices is not recorded "
                       "for backward; move the inputs before computing, or detach it (t:detach():%s())",
                       fname, dev.type == DNN_DEVICE_CPU ? "cpu" : "cuda");
-  dnn_tensor *out = copy_to_device(t, dev);
+  dnn_tensor *out = dnnL_copy_to_device(t, dev);
   if (!out && dnn_error_code() == DNN_ERR_MEMORY && dev.type != DNN_DEVICE_CPU) {
     /* tensors waiting for the collector may hold the memory: collect, retry once */
     dnn_error_clear();
@@ -134,7 +134,7 @@ static int push_moved(lua_State *L, dnn_tensor *t, dnn_device dev, const char *f
 #ifdef DNN_HAVE_CUDA
     dnn_cuda_empty_cache(dev.index);
 #endif
-    out = copy_to_device(t, dev);
+    out = dnnL_copy_to_device(t, dev);
   }
   if (!out) {
     dnn_error_prefix(fname);
@@ -153,7 +153,7 @@ static int push_moved(lua_State *L, dnn_tensor *t, dnn_device dev, const char *f
  * optimizer slots, between steps.  Views of the old storage keep it. */
 static dnn_status move_inplace(dnn_tensor *t, dnn_device dev) {
   if (dnn_device_eq(dnn_tensor_device(t), dev)) return DNN_OK;
-  dnn_tensor *moved = copy_to_device(t, dev);
+  dnn_tensor *moved = dnnL_copy_to_device(t, dev);
   if (!moved) return dnn_error_code();
   if (t->grad) {
     dnn_status st = move_inplace(t->grad, dev);
@@ -256,7 +256,7 @@ static int t_to(lua_State *L) {
 static int t_host_read(lua_State *L) {
   dnn_tensor *t = dnnL_checktensor(L, 1);
   if (dnn_tensor_device(t).type != DNN_DEVICE_CPU) {
-    dnn_tensor *h = copy_to_device(t, DNN_CPU);
+    dnn_tensor *h = dnnL_copy_to_device(t, DNN_CPU);
     if (!h) {
       dnn_error_prefix(lua_tostring(L, lua_upvalueindex(2)));
       return dnnL_error(L);

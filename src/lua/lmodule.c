@@ -25,11 +25,11 @@ int luaopen_dnn_core(lua_State *L) {
   dnnL_open_loss(L);
   dnnL_open_optim(L);
   dnnL_open_h5(L);
-  { void dnnL_open_dist(lua_State *); dnnL_open_dist(L); } /* ldist.c: dnn.core._dist */
-  { void dnnL_open_augment(lua_State *); dnnL_open_augment(L); } /* laugment.c */
-  { void dnnL_open_tfevents(lua_State *); dnnL_open_tfevents(L); } /* ltfevents.c */
-  { void dnnL_open_io_data(lua_State *); dnnL_open_io_data(L); } /* lio_data.c */
-  { void dnnL_open_cuda(lua_State *); dnnL_open_cuda(L); } /* lcuda.c: dnn.cuda, t:cuda(), t:to(device) */
+  dnnL_open_dist(L);
+  dnnL_open_augment(L);
+  dnnL_open_tfevents(L);
+  dnnL_open_io_data(L);
+  dnnL_open_cuda(L);
 
   lua_rawgetp(L, LUA_REGISTRYINDEX, &dnnL_methods_key);
   lua_setfield(L, -2, "methods");

@@ -74,7 +74,7 @@ lua_Integer dnnL_idx_int(lua_State *L, int idx, lua_Integer def, const char *fna
   return lua_tointeger(L, idx);
 }
 
-dnn_tensor *dnnL_positions(lua_State *L, int idx, const char *fname, int dim, int64_t size) {
+dnn_tensor *dnnL_positions(lua_State *L, int idx, const char *fname, int dim, int64_t size, dnn_device dev) {
   dnn_tensor *p = dnnL_totensor(L, idx);
   if (!p)
     luaL_error(L, "%s: index must be a tensor of 1-based positions, got %s", fname, luaL_typename(L, idx));
@@ -82,8 +82,14 @@ dnn_tensor *dnnL_positions(lua_State *L, int idx, const char *fname, int dim, in
   if (dt != DNN_INT64 && dt != DNN_INT32 && dt != DNN_UINT8)
     luaL_error(L, "%s: index must be an integer tensor of 1-based positions (int64, int32 or uint8), got %s%s",
                fname, dnn_dtype_name(dt), dt == DNN_BOOL ? " (for a bool mask use masked_select)" : "");
-  if (dnn_tensor_device(p).type != DNN_DEVICE_CPU) luaL_error(L, "%s: index tensors must be on the CPU", fname);
+  dnn_tensor *host = NULL; /* positions are checked and converted on the host */
+  if (dnn_tensor_device(p).type != DNN_DEVICE_CPU) {
+    host = dnnL_copy_to_device(p, DNN_CPU);
+    if (!host) dnnL_error(L);
+    p = host;
+  }
   dnn_tensor *i64 = dnn_to_dtype(p, DNN_INT64);
+  if (host) dnn_tensor_release(host);
   if (!i64) dnnL_error(L);
   dnn_tensor *c = dnn_clone(i64);
   dnn_tensor_release(i64);
@@ -98,6 +104,12 @@ dnn_tensor *dnnL_positions(lua_State *L, int idx, const char *fname, int dim, in
       luaL_error(L, "%s: position %I is out of range for dim %d of size %I (positions are 1-based; -1 is the last)",
                  fname, (lua_Integer)x, dim + 1, (lua_Integer)size);
     v[k] = x > 0 ? x - 1 : size + x;
+  }
+  if (dev.type != DNN_DEVICE_CPU) { /* the op runs where its tensor lives */
+    dnn_tensor *moved = dnnL_copy_to_device(c, dev);
+    if (!moved) dnnL_error(L);
+    dnnL_push(L, moved);
+    return moved;
   }
   return c;
 }
@@ -136,7 +148,7 @@ static int m_gather(lua_State *L) {
   lua_settop(L, 3);
   dnn_tensor *t = dnnL_checktensor(L, 1);
   int d = wrapped_dim(L, t, 2, "gather");
-  dnn_tensor *idx = dnnL_positions(L, 3, "gather", d, dim_size(t, d));
+  dnn_tensor *idx = dnnL_positions(L, 3, "gather", d, dim_size(t, d), dnn_tensor_device(t));
   return dnnL_push(L, dnn_ag_gather(t, d, idx));
 }
 
@@ -169,7 +181,7 @@ static int scatter(lua_State *L, bool add, bool inplace) {
   }
   int d = wrapped_dim(L, t, 2, fname);
   if (lua_isnoneornil(L, 4)) return luaL_error(L, "%s: give the values to write (a tensor or a number)", fname);
-  dnn_tensor *idx = dnnL_positions(L, 3, fname, d, dim_size(t, d));
+  dnn_tensor *idx = dnnL_positions(L, 3, fname, d, dim_size(t, d), dnn_tensor_device(t));
   dnn_tensor *src = value_operand(L, 4, t, fname, "src");
   return result(L, inplace ? dnn_scatter(t, d, idx, src, add) : dnn_ag_scatter(t, d, idx, src, add), inplace);
 }
@@ -183,7 +195,7 @@ static int m_index_select(lua_State *L) {
   dnn_tensor *t = dnnL_checktensor(L, 1);
   if (t->ndim == 0) return luaL_error(L, "index_select: the input must have at least 1 dim, got a 0-d tensor");
   int d = wrapped_dim(L, t, 2, "index_select");
-  dnn_tensor *idx = dnnL_positions(L, 3, "index_select", d, t->shape[d]);
+  dnn_tensor *idx = dnnL_positions(L, 3, "index_select", d, t->shape[d], dnn_tensor_device(t));
   return dnnL_push(L, dnn_ag_index_select(t, d, idx));
 }
 
@@ -193,7 +205,7 @@ static int index_add(lua_State *L, bool inplace) {
   dnn_tensor *t = dnnL_checktensor(L, 1);
   if (t->ndim == 0) return luaL_error(L, "%s: the input must have at least 1 dim, got a 0-d tensor", fname);
   int d = wrapped_dim(L, t, 2, fname);
-  dnn_tensor *idx = dnnL_positions(L, 3, fname, d, t->shape[d]);
+  dnn_tensor *idx = dnnL_positions(L, 3, fname, d, t->shape[d], dnn_tensor_device(t));
   dnn_tensor *src = dnnL_totensor(L, 4);
   if (!src) return luaL_error(L, "%s: src must be a tensor, got %s", fname, luaL_typename(L, 4));
   return result(L, dnn_index_add(t, d, idx, src), inplace);

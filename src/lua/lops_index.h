@@ -30,8 +30,9 @@ bool dnnL_idx_bool(lua_State *L, int idx, bool def, const char *fname, const cha
 lua_Integer dnnL_idx_int(lua_State *L, int idx, lua_Integer def, const char *fname, const char *what);
 
 /* The index tensor at idx holding 1-based positions (negatives count from
- * the end) along a dim of `size`: a 0-based int64 copy, left on the stack. */
-dnn_tensor *dnnL_positions(lua_State *L, int idx, const char *fname, int dim, int64_t size);
+ * the end) along a dim of `size`: a 0-based int64 copy on `dev` (the indexed
+ * tensor's device; a device index is checked on the host), left on the stack. */
+dnn_tensor *dnnL_positions(lua_State *L, int idx, const char *fname, int dim, int64_t size, dnn_device dev);
 /* Adds 1 to a fresh contiguous int64 CPU tensor (0-based -> 1-based). */
 void dnnL_one_based(dnn_tensor *t);
 

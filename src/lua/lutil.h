@@ -74,6 +74,14 @@ void dnnL_open_nn(lua_State *L);       /* lnn.c: linear, norms, dropout, softmax
 void dnnL_open_loss(lua_State *L);     /* lloss.c: fused losses */
 void dnnL_open_optim(lua_State *L);    /* loptim.c: fused optimizer updates */
 void dnnL_open_h5(lua_State *L);       /* lh5.c: dnn.save / dnn.load */
+void dnnL_open_dist(lua_State *L);     /* ldist.c: dnn.core._dist (MPI / NCCL collectives) */
+void dnnL_open_augment(lua_State *L);  /* laugment.c: image transforms */
+void dnnL_open_tfevents(lua_State *L); /* ltfevents.c: TensorBoard event files */
+void dnnL_open_io_data(lua_State *L);  /* lio_data.c: CSV, PNG, resizing, image pools */
+void dnnL_open_cuda(lua_State *L);     /* lcuda.c: dnn.cuda, t:cuda(), t:to(device) */
+
+/* A contiguous copy of t on dev (NULL with the engine's error); lcuda.c. */
+dnn_tensor *dnnL_copy_to_device(dnn_tensor *t, dnn_device dev);
 int dnnL_autograd_field(lua_State *L, dnn_tensor *t, const char *k);
 int dnnL_autograd_setfield(lua_State *L, dnn_tensor *t, const char *k);
 
