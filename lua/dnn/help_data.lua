@@ -38,13 +38,6 @@ return function(add, section)
   add("dnn.data.MinMaxScaler", "dnn.data.MinMaxScaler{feature_range={0, 1}}", "fit / transform / fit_transform / inverse_transform: per-column range.")
   add("dnn.data.to_categorical", "dnn.data.to_categorical(y, num_classes)", "Keras's one-hot (also dnn.utils.to_categorical).")
 
-  section "Devices"
-  add("Tensor:cuda", "t:cuda([device])", "A copy on the GPU (an error naming the reason when no CUDA device is available).")
-  add("Tensor:cpu", "t:cpu()", "A copy in host memory (t itself when it is there).")
-  add("dnn.cuda.is_available", "dnn.cuda.is_available()", "true when this build has the CUDA backend and a GPU is present.")
-  add("dnn.cuda.memory_stats", "dnn.cuda.memory_stats()", "The caching device allocator's counters; dnn.cuda.empty_cache() frees its cache.")
-  add("dnn.set_default_device", "dnn.set_default_device(\"cpu\" | \"cuda\")", "Where new tensors are created.")
-
   section "Distributed and deep_pipe-style training"
   add("dnn.distributed", "dnn.distributed",
     "Data-parallel replicas under mpirun: rank(), size(), local_rank(), barrier(), allreduce(t, op), broadcast(t, root), allgather(t).")

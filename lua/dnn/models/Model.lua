@@ -516,7 +516,7 @@ function Model:fit(...)
       local len = seq:len()
       for step = 0, steps - 1 do
         local i = len == math.huge and 1 or (step % len) + 1
-        local bx, by, bw = A.batch(seq, i)
+        local bx, by, bw = self:_on_device(A.batch(seq, i))
         if bx == nil then break end -- a generator ran dry
         callbacks:call("on_train_batch_begin", step, {})
         logs = self:train_step({ bx, by, bw })
@@ -560,7 +560,7 @@ function Model:_evaluate_seq(seq, steps, callbacks)
   if callbacks then callbacks:call("on_test_begin", {}) end
   local len = seq:len()
   for step = 0, n - 1 do
-    local bx, by, bw = A.batch(seq, len == math.huge and 1 or (step % len) + 1)
+    local bx, by, bw = self:_on_device(A.batch(seq, len == math.huge and 1 or (step % len) + 1))
     if bx == nil then break end
     if callbacks then callbacks:call("on_test_batch_begin", step, {}) end
     logs = self:test_step({ bx, by, bw })
@@ -622,7 +622,7 @@ function Model:predict(...)
   dnn.no_grad(function()
     local len = seq:len()
     for step = 0, steps - 1 do
-      local bx = A.batch(seq, len == math.huge and 1 or (step % len) + 1)
+      local bx = self:_on_device(A.batch(seq, len == math.huge and 1 or (step % len) + 1))
       if bx == nil then break end
       callbacks:call("on_predict_batch_begin", step, {})
       local out = self:predict_step({ bx })
@@ -634,6 +634,24 @@ function Model:predict(...)
   return concat_outputs(chunks)
 end
 
+-- Tensors of a batch moved to the model's device (model:to("cuda")); on
+-- the CPU they pass through untouched.
+local function to_device(v, dev)
+  if dnn.is_tensor(v) then return v.device == dev and v or v:to(dev) end
+  if type(v) == "table" and getmetatable(v) == nil then
+    local out = {}
+    for k, x in pairs(v) do out[k] = to_device(x, dev) end
+    return out
+  end
+  return v
+end
+
+function Model:_on_device(x, y, sw)
+  local dev = rawget(self, "_device")
+  if dev == nil or dev == "cpu" then return x, y, sw end
+  return to_device(x, dev), to_device(y, dev), to_device(sw, dev)
+end
+
 function Model:train_on_batch(...)
   local a = class.kwargs("train_on_batch", { "x", "y", "sample_weight", "class_weight", "reset_metrics", "return_dict" },
     nil, ...)
@@ -641,18 +659,18 @@ function Model:train_on_batch(...)
   if a.reset_metrics ~= false then self:reset_metrics() end
   local sw = a.sample_weight
   if a.class_weight then sw = A.class_weights(a.y, sw, a.class_weight) end
-  return results_table(self, self:train_step({ a.x, a.y, sw }))
+  return results_table(self, self:train_step({ self:_on_device(a.x, a.y, sw) }))
 end
 
 function Model:test_on_batch(...)
   local a = class.kwargs("test_on_batch", { "x", "y", "sample_weight", "reset_metrics", "return_dict" }, nil, ...)
   check_compiled(self, "test_on_batch")
   if a.reset_metrics ~= false then self:reset_metrics() end
-  return results_table(self, self:test_step({ a.x, a.y, a.sample_weight }))
+  return results_table(self, self:test_step({ self:_on_device(a.x, a.y, a.sample_weight) }))
 end
 
 function Model:predict_on_batch(x)
-  return dnn.no_grad(function() return self:predict_step({ x }) end)
+  return dnn.no_grad(function() return self:predict_step({ (self:_on_device(x)) }) end)
 end
 
 function Model:summary(opts)
