@@ -99,6 +99,8 @@ typedef struct {
   uint64_t reduce_calls; /* dnn_dist_allreduce calls */
   uint64_t buckets;      /* fused buckets those calls sent */
   uint64_t bytes;        /* payload bytes reduced or broadcast */
+  uint64_t early_buckets; /* overlapped reducer: buckets started before the backward pass ended */
+  double reducer_wait_s;  /* overlapped reducer: seconds the main thread waited for buckets after it */
 } dnn_dist_stats;
 dnn_dist_stats dnn_dist_get_stats(void);
 

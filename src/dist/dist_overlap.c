@@ -458,9 +458,12 @@ dnn_status dnn_dist_reducer_ready(dnn_dist_reducer *r, int i, dnn_tensor *grad) 
 dnn_status dnn_dist_reducer_finish(dnn_dist_reducer *r) {
   const char *op = "DistributedOptimizer";
   if (!r->active) return dnn_error(DNN_ERR_ARG, "%s: no overlapped step was started", op);
+  g.stats.early_buckets += (uint64_t)r->next_launch;
   for (int i = 0; i < r->n; i++) /* never reached in this pass: zero, so the buckets still go */
     if (r->var_bucket[i] >= 0 && !r->got[i]) DNN_RETURN_IF_ERR(dnn_dist_reducer_ready(r, i, NULL));
+  double t0 = dnn_dist_now();
   dnn_status st = wait_jobs(r, op);
+  g.stats.reducer_wait_s += dnn_dist_now() - t0;
   r->active = false;
   if (st != DNN_OK) return st;
   for (int b = 0; b < r->nb; b++)

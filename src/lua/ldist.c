@@ -187,6 +187,10 @@ static int l_stats(lua_State *L) {
   lua_setfield(L, -2, "buckets");
   lua_pushinteger(L, (lua_Integer)s.bytes);
   lua_setfield(L, -2, "bytes");
+  lua_pushinteger(L, (lua_Integer)s.early_buckets);
+  lua_setfield(L, -2, "early_buckets");
+  lua_pushnumber(L, s.reducer_wait_s);
+  lua_setfield(L, -2, "reducer_wait_s");
   return 1;
 }
 
