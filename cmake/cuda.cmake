@@ -8,13 +8,6 @@
 # CI compiles and links the CUDA code for sm_90 only (Hopper) to keep build time
 # down; pass -DCMAKE_CUDA_ARCHITECTURES=... for other cards.
 
-# TEMPORARY (cuda helper): remove the DNN_CUDA_WIP gate when the backend lands
-# While the backend is being written, AUTO leaves it out unless DNN_CUDA_WIP=1
-# is in the environment, so other builds on this machine do not run nvcc.
-if(DNN_CUDA STREQUAL "AUTO" AND NOT "$ENV{DNN_CUDA_WIP}" STREQUAL "1")
-  message(STATUS "dnnlua: CUDA backend OFF (work in progress: set DNN_CUDA_WIP=1 or -DDNN_CUDA=ON)")
-  return()
-endif()
 
 if(DEFINED ENV{CUDA_HOME} AND NOT CMAKE_CUDA_COMPILER AND EXISTS "$ENV{CUDA_HOME}/bin/nvcc")
   set(CMAKE_CUDA_COMPILER "$ENV{CUDA_HOME}/bin/nvcc")
