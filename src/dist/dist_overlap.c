@@ -302,9 +302,7 @@ oom:
 
 void dnn_dist_reducer_free(dnn_dist_reducer *r) {
   if (!r) return;
-  bool in_use = false;
-  for (int b = 0; r->jobs && b < r->nb; b++) in_use = in_use || (r->jobs[b].state == 1 || r->jobs[b].state == 2);
-  if (in_use && dnn_dist_quiesce("DistributedOptimizer") != DNN_OK) return; /* the thread still owns the buffers */
+  if (dnn_dist_quiesce("DistributedOptimizer") != DNN_OK) return; /* the thread still owns the buffers */
   if (r->grads && r->out) release_step(r);
   for (int i = 0; r->vars && i < r->n; i++)
     if (r->vars[i]) dnn_tensor_release(r->vars[i]);
@@ -392,11 +390,9 @@ static void launch(dnn_dist_reducer *r) {
 }
 
 static dnn_status wait_jobs(dnn_dist_reducer *r, const char *op) {
-  for (int b = 0; b < r->nb; b++) {
-    job *j = &r->jobs[b];
-    if (j->state == 1 || j->state == 2) DNN_RETURN_IF_ERR(wait_until(job_done, j, op));
-  }
-  for (int b = 0; b < r->nb; b++)
+  for (int b = 0; b < r->next_launch; b++) /* state is read under the lock */
+    DNN_RETURN_IF_ERR(wait_until(job_done, &r->jobs[b], op));
+  for (int b = 0; b < r->next_launch; b++)
     if (r->jobs[b].st != DNN_OK) return dnn_dist_fail(r->jobs[b].st, "%s", r->jobs[b].err);
   return DNN_OK;
 }
