@@ -350,7 +350,10 @@ local function read_file(f, path)
   end
   local root = l:type_of("/")
   if root == "table" then
-    local _, key = f:kind("/")
+    local kind, key = f:kind("/")
+    if kind ~= "group" or key == nil then
+      l:fail("/", "cannot read the root group (%s; the file is damaged)", kind or "missing")
+    end
     l.visiting[key] = true
     return l:group("/", 1)
   elseif root == "box" then

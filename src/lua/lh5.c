@@ -84,14 +84,23 @@ static dnn_h5_id writable_loc(lua_State *L, h5file *f) {
   return loc;
 }
 
-/* A path or name argument: a string without NUL bytes (HDF5 names are C strings). */
+/* A path or name argument: a string without NUL bytes (HDF5 names are C
+ * strings).  Such names often come from the file itself (a layer name in
+ * layer_names), so the error names the file too. */
 static const char *checkname(lua_State *L, h5file *f, int idx, const char *what) {
   size_t len;
-  if (lua_type(L, idx) != LUA_TSTRING)
-    luaL_error(L, "%s: %s must be a string, got %s", f->op, what, luaL_typename(L, idx));
+  const char *file = f->path ? f->path : "?";
+  if (lua_type(L, idx) != LUA_TSTRING) {
+    lua_pushfstring(L, "%s: %s must be a string, got %s (file %s)", f->op, what,
+                    luaL_typename(L, idx), file);
+    lua_error(L);
+  }
   const char *s = lua_tolstring(L, idx, &len);
-  if (strlen(s) != len) luaL_error(L, "%s: %s must not contain NUL bytes", f->op, what);
-  if (len == 0) luaL_error(L, "%s: %s is empty", f->op, what);
+  if (strlen(s) != len || len == 0) {
+    lua_pushfstring(L, "%s: %s %s (file %s)", f->op, what,
+                    len == 0 ? "is empty" : "must not contain NUL bytes", file);
+    lua_error(L);
+  }
   return s;
 }
 

@@ -280,6 +280,9 @@ function Reader:names(g, name, required)
       end
       s = s:gsub("%z+$", "") -- numpy drops the NUL padding of fixed-length strings
       if s == "" then self:fail(g, "attribute %s holds an empty name", name) end
+      if s:find("%z") then -- HDF5 names are C strings: it could not name a group or dataset
+        self:fail(g, "attribute %s holds a name with a NUL byte inside (%q)", name, s)
+      end
       list[#list + 1] = s
     end
   end

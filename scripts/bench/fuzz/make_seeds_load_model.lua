@@ -71,3 +71,17 @@ end
 damage("model", read(out .. "/seed-model-adam.h5"), { 0.25, 0.5, 0.9 }, 4)
 damage("weights", read(out .. "/seed-weights.h5"), { 0.6 }, 4)
 write("seed-not-hdf5.h5", "{\"class_name\": \"Sequential\", \"config\": {}}\n")
+
+-- Crafted: a weights file whose layer_names holds a name with a NUL inside
+-- (fixed-length strings keep it; HDF5 names cannot hold it).  The fuzzer
+-- found this in tf.keras files; loading once raised an error without the
+-- file's name.
+do
+  local f = dnn.core.h5.create(out .. "/crafted-nul-in-layer-name.h5", "seeds")
+  f:set_attr("/", "layer_names", { "dense", "de\0nse" })
+  f:set_attr("/", "backend", "tensorflow")
+  f:set_attr("/", "keras_version", "2.15.0")
+  f:create_group("/dense")
+  f:set_attr("/dense", "weight_names", {}, "float64")
+  f:commit()
+end
