@@ -252,6 +252,11 @@ describe("train_model under mpirun -np 2", function()
       local lb = scalars(run_dir .. "/logs_0/scalars.csv", "train/loss_step")
       for s = 0, 29 do assert.are.equal(la[s], lb[s], src .. " step " .. s) end
     end
+    -- another number of replicas is told that the data is split differently
+    local o3, c3 = mpirun(3, script, ("%s %s 16 opt=adam,epochs=3"):format(q(path("w3.h5")), q(path("ref_ids"))))
+    assert.are.equal(0, c3, o3)
+    assert.truthy(o3:find("checkpoint.h5 was written by a run of 2 replicas, this one has 3", 1, true), o3)
+    assert.truthy(o3:find("is complete (finished after 3 epochs); nothing to do", 1, true), o3)
   end)
 
   it("splits any other batch_iter by batch: round after round, replica r takes the (r+1)-th", function()

@@ -416,19 +416,25 @@ function Files:load()
   payload = M.broadcast_value(payload, 0)
   if payload.error then error(payload.error, 0) end
   if not payload.st then return nil end
+  local had = payload.st.replicas or 1
+  if had ~= self.size and self.warn then
+    self.warn(("train_model: %s was written by a run of %d replica%s, this one has %d: the replicas split the "
+      .. "data differently from the interrupted run"):format(payload.path, had, had == 1 and "" or "s", self.size))
+  end
   return payload.st, payload.path
 end
 
 function Files:save(st)
+  st.replicas = self.size -- resuming with another number of replicas splits the data differently
   if self.real then self.real:save(st) end
 end
 
--- files(ckpt, logger) -> the checkpoints to use (reads on rank 0, sends to
--- all; writes on rank 0) and the logger (rank 0's; nil elsewhere).
-function Dist:files(ckpt, logger)
+-- files(ckpt, logger[, warn]) -> the checkpoints to use (reads on rank 0,
+-- sends to all; writes on rank 0) and the logger (rank 0's; nil elsewhere).
+function Dist:files(ckpt, logger, warn)
   local c = nil
   if ckpt then
-    c = setmetatable({ real = self.root and ckpt or nil, dir = ckpt.dir }, Files)
+    c = setmetatable({ real = self.root and ckpt or nil, dir = ckpt.dir, size = self.size, warn = warn }, Files)
   end
   return c, self.root and logger or nil
 end

@@ -294,7 +294,7 @@ function M.train_model(...)
   local ckpt = a.checkpoints_path and Checkpoints(a.checkpoints_path, say)
   local logger = a.log_path and Logger(a.log_path, say, ckpt and (ckpt.dir .. "/log_files"))
   if dist then
-    ckpt, logger = dist:files(ckpt, logger)
+    ckpt, logger = dist:files(ckpt, logger, say)
     dist:silence(entries)
   end
   if ckpt and (type(model.get_state) ~= "function" or type(model.set_state) ~= "function") then
