@@ -27,7 +27,9 @@ if(CMAKE_C_COMPILER_ID MATCHES "Clang")
       -fno-omit-frame-pointer -g -Wno-pass-failed -Wno-unknown-pragmas) # (clang: notes on loops, GCC pragmas)
   # dnn's PUBLIC flags reach every executable linking it (dnnlua, the tests,
   # the fuzzers), so nothing links instrumented code without the runtimes.
-  target_compile_options(dnn PUBLIC ${_dnn_fuzz_san} -fsanitize=fuzzer-no-link)
+  # C only: CUDA sources (nvcc, with gcc as its host compiler) get none of it.
+  target_compile_options(dnn PUBLIC
+    "$<$<COMPILE_LANGUAGE:C>:${_dnn_fuzz_san};-fsanitize=fuzzer-no-link>")
   target_link_options(dnn INTERFACE -fsanitize=address,undefined)
   target_compile_options(dnn_lua PRIVATE ${_dnn_fuzz_san} -fsanitize=fuzzer-no-link)
 else()
