@@ -5,31 +5,9 @@
 local dnn = require "dnn"
 local D = dnn.distributed
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
--- The dnnlua of the build under test: $DNNLUA (scripts/test), else the build
--- whose dnn/core.so this process loaded (LUA_CPATH from scripts/env.sh).
-local function find_dnnlua()
-  local env = os.getenv("DNNLUA")
-  if env and env ~= "" then return env end
-  for dir in package.cpath:gmatch("([^;]+)/lua/%?%.so") do
-    local f = io.open(dir .. "/dnnlua", "r")
-    if f then f:close() return dir .. "/dnnlua" end
-  end
-  return (os.getenv("DNN_ROOT") or "/work/main") .. "/build/dnnlua"
-end
-local DNNLUA = find_dnnlua()
-
-local function run(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1", "r"))
-  local out = p:read("a")
-  local _, _, code = p:close()
-  return out, code
-end
-
-local have_mpirun = os.execute("command -v mpirun >/dev/null 2>&1")
-local why_pending = not have_mpirun and "mpirun is missing (apt-get install openmpi-bin libopenmpi-dev; scripts/setup does)"
-  or not D.mpi_built() and "this build has no MPI (no libopenmpi-dev at configure time, or -DDNN_MPI=OFF)" or nil
+local mpi = require "support.mpi"
+local q, run, DNNLUA, why_pending = mpi.q, mpi.run, mpi.dnnlua, mpi.why_pending
+local sanitizer_env = mpi.sanitizer_env
 
 local tmpdir
 local function path(name) return tmpdir .. "/" .. name end
@@ -40,16 +18,6 @@ local function write(name, text)
   return path(name)
 end
 
--- A sanitized dnnlua (the ASan run of the specs) under mpirun: Open MPI
--- unloads its plugins at MPI_Finalize, before LeakSanitizer runs, so their
--- one-time allocations show as leaks from unnamed modules that no
--- suppression can match.  The replicas run with detect_leaks=0 (memory
--- errors are still caught); the one-replica tests above check leaks.
-local function sanitizer_env()
-  local asan = os.getenv("ASAN_OPTIONS")
-  if not asan then return "" end
-  return "ASAN_OPTIONS=" .. q(asan .. ":detect_leaks=0")
-end
 
 -- Runs script (a file) on n replicas; returns output, exit code, seconds.
 local function mpirun(n, script, args, env)

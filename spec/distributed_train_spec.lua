@@ -6,35 +6,10 @@
 local dnn = require "dnn"
 local D = dnn.distributed
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local mpi = require "support.mpi"
+local q, run, DNNLUA, why_pending = mpi.q, mpi.run, mpi.dnnlua, mpi.why_pending
+local sanitizer_env = mpi.sanitizer_env
 
-local function find_dnnlua()
-  local env = os.getenv("DNNLUA")
-  if env and env ~= "" then return env end
-  for dir in package.cpath:gmatch("([^;]+)/lua/%?%.so") do
-    local f = io.open(dir .. "/dnnlua", "r")
-    if f then f:close() return dir .. "/dnnlua" end
-  end
-  return (os.getenv("DNN_ROOT") or "/work/main") .. "/build/dnnlua"
-end
-local DNNLUA = find_dnnlua()
-
-local function run(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1", "r"))
-  local out = p:read("a")
-  local _, _, code = p:close()
-  return out, code
-end
-
-local have_mpirun = os.execute("command -v mpirun >/dev/null 2>&1")
-local why_pending = not have_mpirun and "mpirun is missing (apt-get install openmpi-bin libopenmpi-dev)"
-  or not D.mpi_built() and "this build has no MPI" or nil
-
-local function sanitizer_env() -- see spec/distributed_spec.lua
-  local asan = os.getenv("ASAN_OPTIONS")
-  if not asan then return "" end
-  return "ASAN_OPTIONS=" .. q(asan .. ":detect_leaks=0")
-end
 
 local function mpirun(n, script, args, env)
   return run(("%s %s timeout 120 mpirun --allow-run-as-root --oversubscribe -np %d %s %s %s"):format(sanitizer_env(),
