@@ -241,7 +241,7 @@ local function custom_objects_of(who, x)
   return x
 end
 
-local function describe(v) return S.describe(v) end
+local describe = S.describe
 
 -- The class named by an entry's class_name.
 local function class_for(name, custom, where)
