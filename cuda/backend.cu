@@ -227,6 +227,11 @@ dnn_status cu_iter_init(const char *op, cu_iter *it, int nops, const dnn_tensor 
 
 void *cuda_alloc(size_t n, dnn_device dev); /* allocator.cu */
 void cuda_free(void *p, dnn_device dev);
+dnn_status cu_sort(const dnn_op_args *a); /* sort.cu: SORT and TOPK */
+dnn_status cu_unique(const dnn_op_args *a);
+dnn_status cu_bincount(const dnn_op_args *a);
+dnn_status cu_masked_select(const dnn_op_args *a); /* masked.cu */
+dnn_status cu_masked_scatter(const dnn_op_args *a);
 
 #define K(op) [DNN_OP_##op]
 static dnn_backend cuda_backend;
@@ -275,6 +280,12 @@ static void table_init(dnn_backend *b) {
   k[DNN_OP_INDEX_SELECT] = cu_index_select;
   k[DNN_OP_INDEX_ADD] = cu_index_add;
   k[DNN_OP_MASKED_FILL] = cu_masked_fill;
+  k[DNN_OP_MASKED_SELECT] = cu_masked_select;
+  k[DNN_OP_MASKED_SCATTER] = cu_masked_scatter;
+  k[DNN_OP_SORT] = cu_sort;
+  k[DNN_OP_TOPK] = cu_sort;
+  k[DNN_OP_BINCOUNT] = cu_bincount;
+  k[DNN_OP_UNIQUE] = cu_unique;
   k[DNN_OP_ONE_HOT] = cu_one_hot;
   k[DNN_OP_EMBEDDING] = cu_embedding;
   k[DNN_OP_EMBEDDING_BACKWARD] = cu_embedding_backward;
