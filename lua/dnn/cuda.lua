@@ -58,15 +58,31 @@ if Layer and rawget(Layer, "to") == nil then
     local ok, name = pcall(dnn.cuda._parse_device, device)
     if not ok then error("to: " .. tostring(name):gsub("^device: ", ""), 2) end
     for _, w in ipairs(self.weights) do dnn.cuda._move_(w, name) end
-    local opt = rawget(self, "optimizer")
-    if type(opt) == "table" and type(opt._slots) == "table" then
-      for _, s in pairs(opt._slots) do
-        if type(s) == "userdata" then dnn.cuda._move_(s, name) end
-      end
-    end
+    dnn.cuda._move_optimizer_(rawget(self, "optimizer"), name)
     rawset(self, "_device", name)
     return self
   end
+end
+
+-- An optimizer's slot variables (moments, accumulators) moved in place.
+function dnn.cuda._move_optimizer_(opt, name)
+  if type(opt) == "table" and type(opt._slots) == "table" then
+    for _, s in pairs(opt._slots) do
+      if type(s) == "userdata" then dnn.cuda._move_(s, name) end
+    end
+  end
+end
+
+-- Tensors (or plain tables of them) on device dev; tensors already there
+-- and anything else pass through untouched.
+function dnn.cuda._to_device(v, dev)
+  if dnn.is_tensor(v) then return v.device == dev and v or v:to(dev) end
+  if type(v) == "table" and getmetatable(v) == nil then
+    local out = {}
+    for k, x in pairs(v) do out[k] = dnn.cuda._to_device(x, dev) end
+    return out
+  end
+  return v
 end
 
 local ok, help = pcall(require, "dnn.help")

@@ -634,22 +634,13 @@ function Model:predict(...)
   return concat_outputs(chunks)
 end
 
--- Tensors of a batch moved to the model's device (model:to("cuda")); on
--- the CPU they pass through untouched.
-local function to_device(v, dev)
-  if dnn.is_tensor(v) then return v.device == dev and v or v:to(dev) end
-  if type(v) == "table" and getmetatable(v) == nil then
-    local out = {}
-    for k, x in pairs(v) do out[k] = to_device(x, dev) end
-    return out
-  end
-  return v
-end
-
+-- The tensors of a batch moved to the model's device (model:to("cuda"));
+-- on the CPU they pass through untouched.
 function Model:_on_device(x, y, sw)
   local dev = rawget(self, "_device")
   if dev == nil or dev == "cpu" then return x, y, sw end
-  return to_device(x, dev), to_device(y, dev), to_device(sw, dev)
+  local to = dnn.cuda._to_device
+  return to(x, dev), to(y, dev), to(sw, dev)
 end
 
 function Model:train_on_batch(...)

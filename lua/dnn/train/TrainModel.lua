@@ -158,10 +158,34 @@ function TrainModel:_set_params(opts)
   end
 end
 
+-- ---------- device ----------
+
+-- model:to("cuda"): the architecture's weights, the optimizer's state and
+-- any accumulated gradients move to the device, in place; the steps then
+-- move each batch there (do_inf_step gives its result back on the inputs'
+-- device, as deep_pipe's inf_step gives host arrays).  Returns the model.
+function TrainModel:to(device)
+  local ok, name = pcall(dnn.cuda._parse_device, device)
+  if not ok then error("TrainModel:to: " .. tostring(name):gsub("^device: ", ""), 2) end
+  self.architecture:to(name)
+  dnn.cuda._move_optimizer_(self.optimizer, name)
+  for _, g in pairs(self._accumulated or {}) do dnn.cuda._move_(g, name) end
+  return self
+end
+
+-- The architecture's device, or nil on the CPU.
+local function device_of(self)
+  local dev = rawget(self.architecture, "_device")
+  if dev == nil or dev == "cpu" then return nil end
+  return dev
+end
+
 -- One step on a batch: forward, loss, gradients, update; returns the loss.
 function TrainModel:do_train_step(...)
   local inputs, targets, opts = split("TrainModel.do_train_step", 1, ...)
   local arch = self.architecture
+  local dev = device_of(self)
+  if dev then inputs, targets = dnn.cuda._to_device(inputs, dev), dnn.cuda._to_device(targets, dev) end
   local x = #inputs == 1 and inputs[1] or inputs
   self:_restore_pending(x) -- first: the restored optimizer state holds an older lr
   self:_set_params(opts)
@@ -197,9 +221,13 @@ function TrainModel:do_inf_step(...)
   if n == 0 then error("TrainModel.do_inf_step: give the inputs", 2) end
   local args = { ... }
   local x = n == 1 and args[1] or args
+  local dev = device_of(self)
+  local back = dev and dnn.is_tensor(args[1]) and args[1].device ~= dev and args[1].device or nil
+  if dev then x = dnn.cuda._to_device(x, dev) end
   return dnn.no_grad(function()
     local out = self.architecture(x, { training = false })
     if self.activation then out = self.activation(out) end
+    if back then out = dnn.cuda._to_device(out, back) end
     return out
   end)
 end
