@@ -61,6 +61,21 @@ dnn_status cublas_fail(const char *op, const char *expr, cublasStatus_t s) {
                    op, cublas_status_name(s), expr);
 }
 
+#ifdef DNN_HAVE_CUDNN
+/* cuDNN statuses group by thousands: 3xxx not supported, 4003/4004 allocation
+ * failures; cudnnGetLastErrorString adds the library's own explanation. */
+dnn_status cudnn_fail(const char *op, const char *expr, cudnnStatus_t s) {
+  (void)cudaGetLastError();
+  char detail[256];
+  detail[0] = 0;
+  cudnnGetLastErrorString(detail, sizeof detail);
+  bool oom = s == CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED ||
+             s == CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED;
+  return dnn_error(oom ? DNN_ERR_MEMORY : DNN_ERR_INTERNAL, "%s: cuDNN error %s (in %s)%s%s", op,
+                   cudnnGetErrorString(s), expr, detail[0] ? ": " : "", detail);
+}
+#endif
+
 /* ---- devices and contexts ---- */
 
 static std::mutex ctx_lock;
@@ -129,6 +144,32 @@ cuda_ctx *cuda_ctx_get(const char *op, dnn_device dev) {
   }
   return c;
 }
+
+#ifdef DNN_HAVE_CUDNN
+/* Lazily, under the context lock: a failed cudnnCreate (library pieces
+ * missing, driver too old) is remembered and the callers use their own
+ * kernels; it is not an error of the op. */
+cudnnHandle_t cuda_cudnn_handle(cuda_ctx *c) {
+  int st = __atomic_load_n(&c->cudnn_state, __ATOMIC_ACQUIRE);
+  if (st != 0) return st > 0 ? c->cudnn : NULL;
+  std::lock_guard<std::mutex> g(ctx_lock);
+  if (c->cudnn_state == 0) {
+    cudnnHandle_t h = NULL;
+    int next = -1;
+    if (cudnnCreate(&h) == CUDNN_STATUS_SUCCESS) {
+      if (cudnnSetStream(h, c->stream) == CUDNN_STATUS_SUCCESS) {
+        c->cudnn = h;
+        next = 1;
+      } else {
+        cudnnDestroy(h);
+      }
+    }
+    (void)cudaGetLastError();
+    __atomic_store_n(&c->cudnn_state, next, __ATOMIC_RELEASE);
+  }
+  return c->cudnn_state > 0 ? c->cudnn : NULL;
+}
+#endif
 
 dnn_status cuda_read_err_flag(const char *op, cuda_ctx *c, int *flag) {
   CU_CHECK(op, cudaMemcpyAsync(flag, c->err_flag, sizeof(int), cudaMemcpyDeviceToHost, c->stream));

@@ -12,6 +12,9 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <stdint.h>
+#ifdef DNN_HAVE_CUDNN
+#include <cudnn.h>
+#endif
 
 extern "C" {
 #include "dnn.h"
@@ -30,6 +33,13 @@ struct cuda_ctx {
   int *err_flag;     /* device int, 0 = fine */
   int sm_count;
   bool ready;
+#ifdef DNN_HAVE_CUDNN
+  /* Made at the first cuDNN call (cuda_cudnn_handle), bound to stream; never
+   * destroyed (the driver frees it with the context at exit).  cudnn_state:
+   * 0 not tried yet, 1 ready, -1 cudnnCreate failed (the own kernels run). */
+  cudnnHandle_t cudnn;
+  int cudnn_state;
+#endif
 };
 
 /* The context of dev, made current (cudaSetDevice) and created at first use;
@@ -54,6 +64,21 @@ dnn_status cublas_fail(const char *op, const char *expr, cublasStatus_t s);
 
 /* After a launch: configuration errors show at once, faults at the next sync. */
 #define CU_CHECK_LAUNCH(op) CU_CHECK(op, cudaGetLastError())
+
+#ifdef DNN_HAVE_CUDNN
+/* The context's cuDNN handle, created on first use; NULL (no error recorded)
+ * when cuDNN cannot be initialised here, so callers fall back to their own
+ * kernels.  A handle must not be used by two threads at once: callers hold
+ * their own per-device lock around its use (cudnn_conv.cu). */
+cudnnHandle_t cuda_cudnn_handle(cuda_ctx *c);
+dnn_status cudnn_fail(const char *op, const char *expr, cudnnStatus_t s);
+
+#define CUDNN_CHECK(op, expr)                                         \
+  do {                                                                \
+    cudnnStatus_t s_ = (expr);                                        \
+    if (s_ != CUDNN_STATUS_SUCCESS) return cudnn_fail((op), #expr, s_); \
+  } while (0)
+#endif
 
 #define CUBLAS_CHECK(op, expr)                                        \
   do {                                                                \

@@ -6,11 +6,22 @@
  * bounded.  The input gradient gathers each input cell's taps from
  * grad @ kernel^T (no atomics: deterministic), the kernel gradient is
  * col^T @ grad summed over chunks, the bias gradient column sums in a fixed
- * order.  (cuDNN would be faster for large layers: a later step.)
+ * order.
  * Pooling: a thread per output cell for the forward; the backward gathers,
  * per input cell, the windows that cover it in output order, which adds in
- * the CPU kernel's order. */
+ * the CPU kernel's order.
+ *
+ * With cuDNN (DNN_HAVE_CUDNN) float32 convolutions (forward, data and filter
+ * gradients) and pooling forwards go to cuDNN first (cudnn_conv.cu,
+ * cudnn_pool.cu); these kernels run whenever a route declines (float64,
+ * asymmetric "same" padding, max pooling that must return its argmax, every
+ * pooling backward, ...: see cudnn_route.cuh) and in builds without cuDNN.
+ * A 1x1 stride-1 convolution stays one cuBLAS GEMM either way; the bias and
+ * its gradient are always our kernels. */
+#include <type_traits>
+
 #include "elementwise.cuh"
+#include "cudnn_route.cuh"
 
 namespace {
 
@@ -114,6 +125,12 @@ bool is_pointwise(const conv_geom &g) {
          g.OH == g.H && g.OW == g.W;
 }
 
+#ifdef DNN_HAVE_CUDNN
+cudnn_conv_geom cudnn_geometry(const conv_geom &g) {
+  return cudnn_conv_geom{g.N, g.H, g.W, g.C, g.OH, g.OW, g.Co, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, g.groups};
+}
+#endif
+
 template <typename T>
 dnn_status conv_forward(const char *name, cuda_ctx *c, const dnn_op_args *a, const conv_geom &g) {
   dnn_dtype dt = (dnn_dtype)a->out->dtype;
@@ -121,7 +138,14 @@ dnn_status conv_forward(const char *name, cuda_ctx *c, const dnn_op_args *a, con
   T *y = (T *)dnn_data_ptr(a->out);
   int64_t M = g.N * g.OH * g.OW;
   if (M == 0 || g.Co == 0) return DNN_OK;
-  if (is_pointwise(g)) {
+  bool done = false;
+#ifdef DNN_HAVE_CUDNN
+  if constexpr (std::is_same<T, float>::value)
+    if (!is_pointwise(g)) DNN_RETURN_IF_ERR(cudnn_conv2d_forward(name, c, cudnn_geometry(g), x, w, y, &done));
+#endif
+  if (done) {
+    /* cuDNN wrote y */
+  } else if (is_pointwise(g)) {
     DNN_RETURN_IF_ERR(cu_gemm(name, c, dt, 1, M, g.Co, g.C, x, 0, g.C, 1, w, 0, g.Co, 1, y, 0, g.Co, 1.0, 0.0));
   } else {
     dnn_device dev = dnn_tensor_device(a->out);
@@ -162,6 +186,13 @@ dnn_status conv_input_grad(const char *name, cuda_ctx *c, const dnn_op_args *a, 
   if (g.N * g.H * g.W * g.C == 0) return DNN_OK;
   if (is_pointwise(g)) /* dx (M, C) = gy (M, Co) @ w^T (Co, C) */
     return cu_gemm(name, c, dt, 1, M, g.C, g.Co, gy, 0, g.Co, 1, w, 0, 1, g.Co, dx, 0, g.C, 1.0, 0.0);
+#ifdef DNN_HAVE_CUDNN
+  if constexpr (std::is_same<T, float>::value) {
+    bool done = false;
+    DNN_RETURN_IF_ERR(cudnn_conv2d_backward_data(name, c, cudnn_geometry(g), gy, w, dx, &done));
+    if (done) return DNN_OK;
+  }
+#endif
   dnn_device dev = dnn_tensor_device(a->out);
   int64_t per = images_per_chunk(g, sizeof(T));
   T *dcol = (T *)cuda_scratch_alloc(name, (size_t)(per * g.OH * g.OW * (g.K ? g.K : 1)) * sizeof(T), dev);
@@ -202,6 +233,13 @@ dnn_status conv_kernel_grad(const char *name, cuda_ctx *c, const dnn_op_args *a,
   if (g.K == 0 || g.Co == 0) return DNN_OK;
   if (is_pointwise(g)) /* dw (C, Co) = x^T (C, M) @ gy (M, Co) */
     return cu_gemm(name, c, dt, 1, g.C, g.Co, M, x, 0, 1, g.C, gy, 0, g.Co, 1, dw, 0, g.Co, 1.0, 0.0);
+#ifdef DNN_HAVE_CUDNN
+  if constexpr (std::is_same<T, float>::value) {
+    bool done = false;
+    DNN_RETURN_IF_ERR(cudnn_conv2d_backward_filter(name, c, cudnn_geometry(g), x, gy, dw, &done));
+    if (done) return DNN_OK;
+  }
+#endif
   dnn_device dev = dnn_tensor_device(a->in[0]);
   int64_t per = images_per_chunk(g, sizeof(T));
   T *col = (T *)cuda_scratch_alloc(name, (size_t)(per * g.OH * g.OW * g.K) * sizeof(T), dev);
@@ -388,6 +426,15 @@ dnn_status cu_pool2d(const dnn_op_args *a) {
   if (total == 0) return DNN_OK;
   unsigned grid = cuda_grid(total, CU_THREADS, c);
   int32_t *idx = a->out2 ? (int32_t *)dnn_data_ptr(a->out2) : NULL;
+#ifdef DNN_HAVE_CUDNN
+  if (a->out->dtype == DNN_FLOAT32 && !g.adaptive && !idx) { /* the argmax only comes from our kernel */
+    cudnn_pool_geom cg = {g.n, g.h, g.w, g.c, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl};
+    bool done = false;
+    DNN_RETURN_IF_ERR(cudnn_pool2d_forward(name, c, cg, a->flag, (const float *)dnn_data_ptr(a->in[0]),
+                                           (float *)dnn_data_ptr(a->out), &done));
+    if (done) return DNN_OK;
+  }
+#endif
   if (a->out->dtype == DNN_FLOAT32)
     pool_fwd<float><<<grid, CU_THREADS, 0, c->stream>>>((const float *)dnn_data_ptr(a->in[0]),
                                                         (float *)dnn_data_ptr(a->out), idx, g, a->flag);
