@@ -786,6 +786,24 @@ describe("CUDA device memory #gpu", function()
     assert.truthy(tostring(err):find("mm", 1, true), err)
   end)
 
+  it("reads elements and assigns through masks on the device (host copies, no device pointer on the host)", function()
+    if not GPU then
+      pending("no CUDA device")
+      return
+    end
+    local c = dnn.arange(6):view(2, 3):cuda()
+    assert.equal(5, c[2][3])
+    assert.same({ 1, 5 }, dnn.tensor { c[1][2], 5 }:totable())
+    local m = c:gt(2)
+    c[m] = dnn.tensor { 7, 8, 9 }:cuda()
+    assert.same({ { 0, 1, 2 }, { 7, 8, 9 } }, c:cpu():totable())
+    c[m] = dnn.tensor { 4 }:cuda()
+    assert.same({ { 0, 1, 2 }, { 4, 4, 4 } }, c:cpu():totable())
+    local ok, err = pcall(function() c[m] = dnn.tensor { 1, 2 }:cuda() end)
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find("selects 3 elements", 1, true), err)
+  end)
+
   it("trains a Dense layer with Adam the same on both devices", function()
     if not GPU then
       pending("no CUDA device")

@@ -88,11 +88,8 @@ static double leaf_value(lua_State *L, int idx, int64_t *iv, bool *is_int) {
   dnn_tensor *t = dnnL_totensor(L, idx);
   if (t) {
     int64_t zero[DNN_MAX_DIMS] = {0};
-    if (!dnn_dtype_is_float((dnn_dtype)t->dtype)) {
-      *is_int = true;
-      *iv = dnn_get_at_int(t, zero);
-    }
-    return dnn_get_at(t, zero);
+    *is_int = !dnn_dtype_is_float((dnn_dtype)t->dtype);
+    return dnnL_read_element(L, "tensor", t, zero, iv);
   }
   return lua_tonumber(L, idx);
 }
@@ -105,6 +102,8 @@ static void store_leaf(dnn_tensor *t, int64_t k, double v, int64_t iv, bool is_i
     case DNN_INT32: ((int32_t *)base)[k] = (int32_t)(is_int ? iv : (int64_t)v); break;
     case DNN_INT64: ((int64_t *)base)[k] = is_int ? iv : (int64_t)v; break;
     case DNN_UINT8: ((uint8_t *)base)[k] = (uint8_t)(is_int ? iv : (int64_t)v); break;
+    case DNN_FLOAT16: ((uint16_t *)base)[k] = dnn_f32_to_f16((float)(is_int ? (double)iv : v)); break;
+    case DNN_BFLOAT16: ((uint16_t *)base)[k] = dnn_f32_to_bf16((float)(is_int ? (double)iv : v)); break;
     default: ((uint8_t *)base)[k] = v != 0; break;
   }
 }

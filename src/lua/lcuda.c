@@ -251,6 +251,27 @@ static int t_to(lua_State *L) {
   return 1;
 }
 
+double dnnL_read_element(lua_State *L, const char *op, dnn_tensor *t, const int64_t *index, int64_t *iv) {
+  if (dnn_tensor_device(t).type == DNN_DEVICE_CPU) {
+    if (iv) *iv = dnn_get_at_int(t, index);
+    return dnn_get_at(t, index);
+  }
+  int64_t off = t->offset; /* the element as a 0-d view: only it travels */
+  for (int d = 0; d < t->ndim; d++) off += index[d] * t->strides[d];
+  dnn_tensor *e = dnn_as_strided(t, 0, NULL, NULL, off);
+  dnn_tensor *h = e ? dnnL_copy_to_device(e, DNN_CPU) : NULL;
+  dnn_tensor_release(e);
+  if (!h) {
+    dnn_error_prefix(op);
+    dnnL_error(L);
+  }
+  int64_t none[1] = {0};
+  double v = dnn_get_at(h, none);
+  if (iv) *iv = dnn_get_at_int(h, none);
+  dnn_tensor_release(h);
+  return v;
+}
+
 /* t:item() and t:totable() of a device tensor: read through a host copy
  * (upvalue 1: ltensor.c's method; a CPU tensor goes straight to it). */
 static int t_host_read(lua_State *L) {

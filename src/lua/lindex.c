@@ -136,6 +136,15 @@ int dnnL_index_get(lua_State *L) {
   dnn_tensor *v = key_view(L, t, 2, &element);
   if (element) {
     int64_t zero[DNN_MAX_DIMS] = {0};
+    if (dnn_tensor_device(v).type != DNN_DEVICE_CPU) { /* t[i][j] of a device tensor: read a host copy */
+      dnn_tensor *h = dnnL_copy_to_device(v, DNN_CPU);
+      dnn_tensor_release(v);
+      if (!h) {
+        dnn_error_prefix("index");
+        return dnnL_error(L);
+      }
+      v = h;
+    }
     dnnL_push_element(L, v, zero);
     dnn_tensor_release(v);
     return 1;
@@ -173,8 +182,9 @@ int dnnL_index_set(lua_State *L) {
       if (src && dnn_numel(src) != 1) {
         dnn_tensor *count = dnn_reduce(DNN_OP_SUM, key, 0, NULL, false);
         if (!count) dnnL_error(L);
-        int64_t zero[1] = {0}, n = dnn_get_at_int(count, zero);
-        dnn_tensor_release(count);
+        int64_t zero[1] = {0}, n = 0;
+        dnnL_push(L, count); /* released by the GC even if the read raises */
+        dnnL_read_element(L, "index assignment", count, zero, &n);
         if (n != dnn_numel(src))
           return luaL_error(L, "index assignment: the mask selects %d elements but the value has %d",
                             (int)n, (int)dnn_numel(src));
@@ -188,7 +198,7 @@ int dnnL_index_set(lua_State *L) {
       double v;
       if (src) {
         int64_t zero[DNN_MAX_DIMS] = {0};
-        v = dnn_get_at(src, zero);
+        v = dnnL_read_element(L, "index assignment", src, zero, NULL);
       } else if (lua_isboolean(L, 3)) {
         v = lua_toboolean(L, 3);
       } else {

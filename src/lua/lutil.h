@@ -82,6 +82,11 @@ void dnnL_open_cuda(lua_State *L);     /* lcuda.c: dnn.cuda, t:cuda(), t:to(devi
 
 /* A contiguous copy of t on dev (NULL with the engine's error); lcuda.c. */
 dnn_tensor *dnnL_copy_to_device(dnn_tensor *t, dnn_device dev);
+/* The value at index of t as a double (and as an integer in *iv when iv is
+ * not NULL), read through a host copy when t lives on a device (a direct
+ * read there would dereference device memory); raises the engine's error
+ * prefixed with op.  lcuda.c. */
+double dnnL_read_element(lua_State *L, const char *op, dnn_tensor *t, const int64_t *index, int64_t *iv);
 int dnnL_autograd_field(lua_State *L, dnn_tensor *t, const char *k);
 int dnnL_autograd_setfield(lua_State *L, dnn_tensor *t, const char *k);
 
