@@ -139,22 +139,7 @@ conv_plan *plan_make(const cudnn_conv_geom &g, bool tf32) {
  * when out of host memory. */
 conv_plan *plan_get(const cuda_ctx *c, const cudnn_conv_geom &g, bool tf32) {
   conv_key k = {g.N, g.H, g.W, g.C, g.OH, g.OW, g.Co, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, g.groups, tf32};
-  auto &cache = caches[c->device];
-  auto it = cache.find(k);
-  if (it != cache.end()) return it->second;
-  if (cache.size() >= CACHE_MAX) { /* many shapes (varying image sizes): start again */
-    for (auto &e : cache) plan_destroy(e.second);
-    cache.clear();
-  }
-  conv_plan *p = plan_make(g, tf32);
-  if (!p) return NULL;
-  try {
-    cache.emplace(k, p);
-  } catch (const std::bad_alloc &) {
-    plan_destroy(p);
-    return NULL;
-  }
-  return p;
+  return cudnn_cached_plan(caches[c->device], k, CACHE_MAX, [&] { return plan_make(g, tf32); }, plan_destroy);
 }
 
 bool algo_excluded(int dir, int algo) {

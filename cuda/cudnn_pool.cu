@@ -86,22 +86,7 @@ pool_plan *plan_make(const cudnn_pool_geom &g, bool is_max) {
 
 pool_plan *plan_get(const cuda_ctx *c, const cudnn_pool_geom &g, bool is_max) {
   pool_key k = {g.N, g.H, g.W, g.C, g.OH, g.OW, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, is_max};
-  auto &cache = caches[c->device];
-  auto it = cache.find(k);
-  if (it != cache.end()) return it->second;
-  if (cache.size() >= CACHE_MAX) {
-    for (auto &e : cache) plan_destroy(e.second);
-    cache.clear();
-  }
-  pool_plan *p = plan_make(g, is_max);
-  if (!p) return NULL;
-  try {
-    cache.emplace(k, p);
-  } catch (const std::bad_alloc &) {
-    plan_destroy(p);
-    return NULL;
-  }
-  return p;
+  return cudnn_cached_plan(caches[c->device], k, CACHE_MAX, [&] { return plan_make(g, is_max); }, plan_destroy);
 }
 
 }  // namespace

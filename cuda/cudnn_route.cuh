@@ -23,7 +23,9 @@
 #include "common.cuh"
 
 #ifdef DNN_HAVE_CUDNN
+#include <map>
 #include <mutex>
+#include <new>
 
 /* channels-last geometry, as conv.cu's conv_geom: x (N,H,W,C), y (N,OH,OW,Co),
  * kernel (kh,kw,C/groups,Co); pt/pl are the top/left pads */
@@ -72,6 +74,30 @@ static inline bool cudnn_numel_fits(int64_t a, int64_t b, int64_t c, int64_t d) 
   return p * d <= lim;
 }
 static inline bool cudnn_aligned(const void *p) { return ((uintptr_t)p & 15) == 0; }
+
+/* The plan of key k in one device's cache (caller holds the device lock),
+ * made by make() the first time; the cache starts again past max_plans
+ * (many shapes: varying image sizes).  NULL when make() or the host
+ * allocation fails. */
+template <typename Key, typename Plan, typename Make>
+Plan *cudnn_cached_plan(std::map<Key, Plan *> &cache, const Key &k, size_t max_plans, Make make,
+                        void (*destroy)(Plan *)) {
+  auto it = cache.find(k);
+  if (it != cache.end()) return it->second;
+  if (cache.size() >= max_plans) {
+    for (auto &e : cache) destroy(e.second);
+    cache.clear();
+  }
+  Plan *p = make();
+  if (!p) return NULL;
+  try {
+    cache.emplace(k, p);
+  } catch (const std::bad_alloc &) {
+    destroy(p);
+    return NULL;
+  }
+  return p;
+}
 /* cuDNN's status families: 3xxx means "not supported" */
 static inline bool cudnn_not_supported(cudnnStatus_t s) { return (int)s >= 3000 && (int)s < 4000; }
 #endif
