@@ -50,6 +50,8 @@ typedef enum {
   DNN_INT64,
   DNN_UINT8,
   DNN_BOOL,
+  DNN_FLOAT16,  /* IEEE binary16 storage; kernels compute in float32 */
+  DNN_BFLOAT16, /* bfloat16 storage (float32's top 16 bits); kernels compute in float32 */
   DNN_DTYPE_COUNT
 } dnn_dtype;
 
@@ -58,8 +60,17 @@ const char *dnn_dtype_name(dnn_dtype dt);
 /* Parses "float32", "float", "double", "long", "int", "byte", ... ; -1 if unknown. */
 int dnn_dtype_from_name(const char *name);
 bool dnn_dtype_is_float(dnn_dtype dt);
-/* Type promotion as in PyTorch: bool < uint8 < int32 < int64 < float32 < float64. */
+/* Type promotion as in PyTorch: bool < uint8 < int32 < int64 < float16|bfloat16 < float32 <
+ * float64, and float16 with bfloat16 gives float32. */
 dnn_dtype dnn_dtype_promote(dnn_dtype a, dnn_dtype b);
+/* float16 or bfloat16: storage types that kernels widen to float32. */
+static inline bool dnn_dtype_is_half(dnn_dtype dt) { return dt == DNN_FLOAT16 || dt == DNN_BFLOAT16; }
+/* Bit patterns of the half types.  From float32: round to nearest even, NaN
+ * stays NaN, overflow gives Inf (as numpy and PyTorch); to float32: exact. */
+uint16_t dnn_f32_to_f16(float f);
+float dnn_f16_to_f32(uint16_t h);
+uint16_t dnn_f32_to_bf16(float f);
+float dnn_bf16_to_f32(uint16_t h);
 
 typedef enum { DNN_DEVICE_CPU = 0, DNN_DEVICE_CUDA = 1, DNN_DEVICE_TYPE_COUNT } dnn_device_type;
 typedef struct {

@@ -58,7 +58,7 @@ local function make_format(t, vals)
     end
   end
   local fmt
-  if dtype ~= "float32" and dtype ~= "float64" then
+  if not t:is_floating_point() then -- float16/bfloat16 print as floats too
     fmt = "%d"
   elseif integral and maxabs < 1e9 then
     fmt = "%.0f"

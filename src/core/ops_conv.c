@@ -44,7 +44,7 @@ static int64_t out_size(const dnn_conv2d_opts *o, int ax, int64_t in, int64_t k,
 
 static dnn_status check_float(const char *op, const char *what, const dnn_tensor *t) {
   dnn_dtype dt = (dnn_dtype)t->dtype;
-  if (dt != DNN_FLOAT32 && dt != DNN_FLOAT64)
+  if (dt != DNN_FLOAT32 && dt != DNN_FLOAT64 && !dnn_dtype_is_half(dt)) /* half: float32 kernels (backend.c) */
     return dnn_error(DNN_ERR_DTYPE, "%s: %s must be float32 or float64, got %s", op, what, dnn_dtype_name(dt));
   return DNN_OK;
 }

@@ -10,7 +10,7 @@ static dnn_status check_input(const char *op, const dnn_tensor *x, bool channels
     return dnn_error(DNN_ERR_SHAPE, "%s: input must be 4-d %s, got %s", op,
                      channels_first ? "(batch, channels, height, width)" : "(batch, height, width, channels)",
                      DNN_SHAPE_STR(x, bx));
-  if (x->dtype != DNN_FLOAT32 && x->dtype != DNN_FLOAT64)
+  if (x->dtype != DNN_FLOAT32 && x->dtype != DNN_FLOAT64 && !dnn_dtype_is_half((dnn_dtype)x->dtype))
     return dnn_error(DNN_ERR_DTYPE, "%s: input must be float32 or float64, got %s", op,
                      dnn_dtype_name((dnn_dtype)x->dtype));
   return DNN_OK;

@@ -127,6 +127,7 @@ typedef struct {
     float f32;
     int64_t i64;
     int32_t i32;
+    uint16_t h16;
     uint8_t u8;
   } value;
 } stack_scalar;
@@ -139,6 +140,8 @@ static void stack_scalar_init(stack_scalar *s, double v, int64_t iv, bool is_int
     case DNN_INT32: s->value.i32 = (int32_t)(is_int ? iv : (int64_t)v); break;
     case DNN_INT64: s->value.i64 = is_int ? iv : (int64_t)v; break;
     case DNN_UINT8: s->value.u8 = (uint8_t)(is_int ? iv : (int64_t)v); break;
+    case DNN_FLOAT16: s->value.h16 = dnn_f32_to_f16((float)v); break;
+    case DNN_BFLOAT16: s->value.h16 = dnn_f32_to_bf16((float)v); break;
     default: s->value.u8 = v != 0; break;
   }
   s->storage.refcount = 1;
@@ -164,6 +167,20 @@ static bool exact_int(double s, int64_t *iv) {
   return (double)*iv == s;
 }
 
+/* A Lua number meets a half tensor in float32 (PyTorch's opmath), not rounded
+ * to the half type first: the op runs on a float32 copy, the result is rounded. */
+static dnn_tensor *binary_scalar_half(dnn_op op, const dnn_tensor *a, double s, bool scalar_is_int,
+                                      bool scalar_first, dnn_dtype cdt) {
+  dnn_tensor *w = dnn_to_dtype((dnn_tensor *)a, DNN_FLOAT32);
+  DNN_CHECK_NULL(w);
+  dnn_tensor *r = dnn_binary_scalar(op, w, s, scalar_is_int, scalar_first);
+  dnn_tensor_release(w);
+  if (!r || r->dtype != DNN_FLOAT32) return r; /* comparisons give bool */
+  dnn_tensor *o = dnn_to_dtype(r, cdt);
+  dnn_tensor_release(r);
+  return o;
+}
+
 dnn_tensor *dnn_binary_scalar(dnn_op op, const dnn_tensor *a, double s, bool scalar_is_int,
                               bool scalar_first) {
   int64_t iv = 0;
@@ -171,6 +188,7 @@ dnn_tensor *dnn_binary_scalar(dnn_op op, const dnn_tensor *a, double s, bool sca
   dnn_dtype promoted = weak_scalar_dtype((dnn_dtype)a->dtype, scalar_is_int);
   dnn_dtype cdt, odt;
   op_dtypes(op, promoted, &cdt, &odt);
+  if (dnn_dtype_is_half(cdt)) return binary_scalar_half(op, a, s, scalar_is_int, scalar_first, cdt);
   if (dnn_tensor_device(a).type != DNN_DEVICE_CPU) {
     /* the scalar as a 0-d tensor on a's device: one fill kernel, no copy */
     dnn_tensor *st = dnn_empty(0, NULL, cdt, dnn_tensor_device(a));
@@ -238,6 +256,18 @@ dnn_status dnn_binary_scalar_(dnn_op op, dnn_tensor *a, double s, bool scalar_is
   if (!scalar_is_int && !dnn_dtype_is_float((dnn_dtype)a->dtype))
     return dnn_error(DNN_ERR_DTYPE, "%s_: result type float32 cannot be stored in-place in a %s tensor",
                      dnn_op_name(op), dnn_dtype_name((dnn_dtype)a->dtype));
+  if (dnn_dtype_is_half((dnn_dtype)a->dtype)) { /* computed as binary_scalar_half, then stored */
+    char what[64];
+    snprintf(what, sizeof what, "%s_", dnn_op_name(op));
+    if (is_compare(op) || is_logical(op))
+      return dnn_error(DNN_ERR_ARG, "%s: in-place comparison is not supported", what);
+    DNN_RETURN_IF_ERR(dnn_check_inplace(what, a));
+    dnn_tensor *r = dnn_binary_scalar(op, a, s, scalar_is_int, false);
+    if (!r) return dnn_error_code();
+    dnn_status st = dnn_copy_(a, r);
+    dnn_tensor_release(r);
+    return st;
+  }
   if (dnn_tensor_device(a).type != DNN_DEVICE_CPU) { /* a 0-d device tensor instead */
     dnn_tensor *st = dnn_empty(0, NULL, (dnn_dtype)sc.tensor.dtype, dnn_tensor_device(a));
     if (!st) return dnn_error_code();

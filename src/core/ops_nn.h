@@ -6,9 +6,10 @@
 
 #include "internal.h"
 
-/* "<op>: <what> must be float32 or float64, got int64" */
+/* "<op>: <what> must be float32 or float64, got int64".  float16/bfloat16 pass:
+ * the kernels see float32 copies (core/backend.c) and results are rounded back. */
 static inline dnn_status nn_check_float(const char *op, const char *what, const dnn_tensor *t) {
-  if (t->dtype == DNN_FLOAT32 || t->dtype == DNN_FLOAT64) return DNN_OK;
+  if (t->dtype == DNN_FLOAT32 || t->dtype == DNN_FLOAT64 || dnn_dtype_is_half((dnn_dtype)t->dtype)) return DNN_OK;
   return dnn_error(DNN_ERR_DTYPE, "%s: %s must be float32 or float64, got %s", op, what,
                    dnn_dtype_name((dnn_dtype)t->dtype));
 }

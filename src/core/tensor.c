@@ -201,6 +201,8 @@ static double load_as_double(const void *base, dnn_dtype dt, int64_t off) {
     case DNN_INT64: return (double)((const int64_t *)base)[off];
     case DNN_UINT8: return ((const uint8_t *)base)[off];
     case DNN_BOOL: return ((const uint8_t *)base)[off] != 0;
+    case DNN_FLOAT16: return dnn_f16_to_f32(((const uint16_t *)base)[off]);
+    case DNN_BFLOAT16: return dnn_bf16_to_f32(((const uint16_t *)base)[off]);
     default: return NAN;
   }
 }
@@ -238,6 +240,8 @@ void dnn_set_at(dnn_tensor *t, const int64_t *index, double v) {
     case DNN_INT64: ((int64_t *)base)[off] = (int64_t)v; break;
     case DNN_UINT8: ((uint8_t *)base)[off] = (uint8_t)(int64_t)v; break;
     case DNN_BOOL: ((uint8_t *)base)[off] = v != 0; break;
+    case DNN_FLOAT16: ((uint16_t *)base)[off] = dnn_f32_to_f16((float)v); break;
+    case DNN_BFLOAT16: ((uint16_t *)base)[off] = dnn_f32_to_bf16((float)v); break;
     default: break;
   }
 }

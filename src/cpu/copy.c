@@ -28,36 +28,47 @@ static inline uint8_t f2u8(double v) { return (uint8_t)f2i64(v); }
 #define CONV_i64(x) f2i64((double)(x))
 #define CONV_u8(x) f2u8((double)(x))
 #define CONV_b8(x) ((uint8_t)((x) != 0))
+/* To the half types through float32, as PyTorch converts (float64 and int64
+ * sources round twice, like c10::Half(float(x))). */
+#define CONV_h16(x) dnn_f32_to_f16((float)(x))
+#define CONV_bh16(x) dnn_f32_to_bf16((float)(x))
 
 /* Integer sources convert exactly between integer types (wrapping like C). */
 #define ICONV_i32(x) ((int32_t)(int64_t)(x))
 #define ICONV_i64(x) ((int64_t)(x))
 #define ICONV_u8(x) ((uint8_t)(int64_t)(x))
 
+/* How a source element is read: half sources widen to float32 (exact). */
+#define LOAD_PLAIN(x) (x)
+#define LOAD_h16(x) dnn_f16_to_f32(x)
+#define LOAD_bh16(x) dnn_bf16_to_f32(x)
+
 typedef void (*conv_row)(int64_t n, char *dst, int64_t ds, const char *src, int64_t ss);
 
-#define DEF_CONV(DT, TO, SO, FROM, SF, CONV)                                            \
+#define DEF_CONV(TO, SO, FROM, SF, LOAD, CONV)                                          \
   static void conv_##SF##_to_##SO(int64_t n, char *dst, int64_t ds, const char *src,   \
                                   int64_t ss) {                                        \
     if (ds == sizeof(TO) && ss == sizeof(FROM)) {                                      \
       TO *d = (TO *)dst;                                                               \
       const FROM *s = (const FROM *)src;                                               \
-      for (int64_t i = 0; i < n; i++) d[i] = CONV(s[i]);                              \
+      for (int64_t i = 0; i < n; i++) d[i] = CONV(LOAD(s[i]));                        \
     } else {                                                                           \
       for (int64_t i = 0; i < n; i++)                                                  \
-        *(TO *)(dst + i * ds) = CONV(*(const FROM *)(src + i * ss));                   \
+        *(TO *)(dst + i * ds) = CONV(LOAD(*(const FROM *)(src + i * ss)));             \
     }                                                                                  \
   }
 
 /* For each destination, each source. */
-#define SRC_FLOATS(TO, SO, CONVF)                 \
-  DEF_CONV(_, TO, SO, float, f32, CONVF)          \
-  DEF_CONV(_, TO, SO, double, f64, CONVF)
-#define SRC_INTS(TO, SO, CONVI)                   \
-  DEF_CONV(_, TO, SO, int32_t, i32, CONVI)        \
-  DEF_CONV(_, TO, SO, int64_t, i64, CONVI)        \
-  DEF_CONV(_, TO, SO, uint8_t, u8, CONVI)         \
-  DEF_CONV(_, TO, SO, uint8_t, b8, CONVI)
+#define SRC_FLOATS(TO, SO, CONVF)                              \
+  DEF_CONV(TO, SO, float, f32, LOAD_PLAIN, CONVF)              \
+  DEF_CONV(TO, SO, double, f64, LOAD_PLAIN, CONVF)             \
+  DEF_CONV(TO, SO, uint16_t, h16, LOAD_h16, CONVF)             \
+  DEF_CONV(TO, SO, uint16_t, bh16, LOAD_bh16, CONVF)
+#define SRC_INTS(TO, SO, CONVI)                                \
+  DEF_CONV(TO, SO, int32_t, i32, LOAD_PLAIN, CONVI)            \
+  DEF_CONV(TO, SO, int64_t, i64, LOAD_PLAIN, CONVI)            \
+  DEF_CONV(TO, SO, uint8_t, u8, LOAD_PLAIN, CONVI)             \
+  DEF_CONV(TO, SO, uint8_t, b8, LOAD_PLAIN, CONVI)
 
 SRC_FLOATS(float, f32, CONV_f32)
 SRC_INTS(float, f32, CONV_f32)
@@ -71,11 +82,19 @@ SRC_FLOATS(uint8_t, u8, CONV_u8)
 SRC_INTS(uint8_t, u8, ICONV_u8)
 SRC_FLOATS(uint8_t, b8, CONV_b8)
 SRC_INTS(uint8_t, b8, CONV_b8)
+SRC_FLOATS(uint16_t, h16, CONV_h16)
+SRC_INTS(uint16_t, h16, CONV_h16)
+SRC_FLOATS(uint16_t, bh16, CONV_bh16)
+SRC_INTS(uint16_t, bh16, CONV_bh16)
 
-#define ROW(SO) {conv_f32_to_##SO, conv_f64_to_##SO, conv_i32_to_##SO, conv_i64_to_##SO, conv_u8_to_##SO, conv_b8_to_##SO}
-/* conv_table[dst][src] */
-static const conv_row conv_table[DNN_DTYPE_COUNT][DNN_DTYPE_COUNT] = {ROW(f32), ROW(f64), ROW(i32),
-                                                                      ROW(i64), ROW(u8), ROW(b8)};
+/* Sources in dnn_dtype order. */
+#define ROW(SO)                                                                                  \
+  {conv_f32_to_##SO, conv_f64_to_##SO, conv_i32_to_##SO, conv_i64_to_##SO, conv_u8_to_##SO,      \
+   conv_b8_to_##SO,  conv_h16_to_##SO, conv_bh16_to_##SO}
+/* conv_table[dst][src], destinations in dnn_dtype order */
+static const conv_row conv_table[DNN_DTYPE_COUNT][DNN_DTYPE_COUNT] = {
+    ROW(f32), ROW(f64), ROW(i32), ROW(i64), ROW(u8), ROW(b8), ROW(h16), ROW(bh16)};
+_Static_assert(DNN_FLOAT16 == 6 && DNN_BFLOAT16 == 7 && DNN_DTYPE_COUNT == 8, "conv_table order");
 
 typedef struct {
   conv_row fn;
@@ -128,6 +147,8 @@ static void fill_rows(void *vctx, int64_t n, char **p, const int64_t *st) {
     FILL_CASE(DNN_INT64, int64_t, i64, c->iv)
     FILL_CASE(DNN_UINT8, uint8_t, u8, c->iv)
     FILL_CASE(DNN_BOOL, uint8_t, b8, c->v != 0)
+    FILL_CASE(DNN_FLOAT16, uint16_t, h16, dnn_f32_to_f16((float)c->v))
+    FILL_CASE(DNN_BFLOAT16, uint16_t, bh16, dnn_f32_to_bf16((float)c->v))
 #undef FILL_CASE
     default: break;
   }

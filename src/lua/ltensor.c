@@ -135,7 +135,9 @@ static int t_is_floating_point(lua_State *L) {
 void dnnL_push_element(lua_State *L, const dnn_tensor *t, const int64_t *index) {
   switch ((dnn_dtype)t->dtype) {
     case DNN_FLOAT32:
-    case DNN_FLOAT64: lua_pushnumber(L, dnn_get_at(t, index)); break;
+    case DNN_FLOAT64:
+    case DNN_FLOAT16:
+    case DNN_BFLOAT16: lua_pushnumber(L, dnn_get_at(t, index)); break;
     case DNN_BOOL: lua_pushboolean(L, dnn_get_at(t, index) != 0); break;
     default: lua_pushinteger(L, dnn_get_at_int(t, index)); break;
   }
@@ -367,6 +369,8 @@ static int t_int(lua_State *L) { return convert(L, DNN_INT32); }
 static int t_long(lua_State *L) { return convert(L, DNN_INT64); }
 static int t_byte(lua_State *L) { return convert(L, DNN_UINT8); }
 static int t_bool(lua_State *L) { return convert(L, DNN_BOOL); }
+static int t_half(lua_State *L) { return convert(L, DNN_FLOAT16); }
+static int t_bfloat16(lua_State *L) { return convert(L, DNN_BFLOAT16); }
 
 /* t:to("float64"), t:to{dtype="int64"}, t:to(other_tensor), t:to("cpu") */
 static int t_to(lua_State *L) {
@@ -392,7 +396,9 @@ static int t_type(lua_State *L) {
   dnn_tensor *t = dnnL_checktensor(L, 1);
   if (!lua_isnoneornil(L, 2)) return convert(L, dnnL_checkdtype(L, 2));
   static const char *const names[] = {"dnn.FloatTensor", "dnn.DoubleTensor", "dnn.IntTensor",
-                                      "dnn.LongTensor",  "dnn.ByteTensor",   "dnn.BoolTensor"};
+                                      "dnn.LongTensor",  "dnn.ByteTensor",   "dnn.BoolTensor",
+                                      "dnn.HalfTensor",  "dnn.BFloat16Tensor"};
+  _Static_assert(sizeof names / sizeof names[0] == DNN_DTYPE_COUNT, "one name per dtype");
   lua_pushstring(L, names[t->dtype]);
   return 1;
 }
@@ -502,6 +508,9 @@ void dnnL_open_tensor(lua_State *L) {
       {"flip", t_flip},
       {"float", t_float},
       {"double", t_double},
+      {"half", t_half},
+      {"float16", t_half},
+      {"bfloat16", t_bfloat16},
       {"int", t_int},
       {"long", t_long},
       {"byte", t_byte},

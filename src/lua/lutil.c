@@ -91,7 +91,7 @@ dnn_dtype dnnL_checkdtype(lua_State *L, int idx) {
   const char *name = luaL_checkstring(L, idx);
   int dt = dnn_dtype_from_name(name);
   if (dt < 0)
-    luaL_error(L, "unknown dtype '%s' (known: float32, float64, int32, int64, uint8, bool)", name);
+    luaL_error(L, "unknown dtype '%s' (known: float32, float64, int32, int64, uint8, bool, float16, bfloat16)", name);
   return (dnn_dtype)dt;
 }
 
