@@ -304,6 +304,43 @@ describe("half dtypes", function()
     end
   end)
 
+  describe("HDF5 files", function()
+    it("dnn.save / dnn.load keep float16 and bfloat16 bit for bit", function()
+      local C = FIX.conversions
+      local path = os.tmpname()
+      local h, b = dnn.tensor(C.input):half(), dnn.tensor(C.input):bfloat16()
+      dnn.save(path, { h = h, b = b:view(-1, 1), empty = dnn.zeros({ 0, 3 }, { dtype = "float16" }) })
+      local v = dnn.load(path)
+      os.remove(path)
+      assert.equal("float16", v.h.dtype)
+      assert.equal("bfloat16", v.b.dtype)
+      assert.same({ #C.input, 1 }, v.b:size())
+      same_values(flat(v.h), C.float16, "float16 from HDF5")
+      same_values(flat(v.b), C.bfloat16, "bfloat16 from HDF5")
+      assert.equal("float16", v.empty.dtype)
+      assert.same({ 0, 3 }, v.empty:size())
+    end)
+
+    it("stores float16 as IEEE binary16, which h5py reads as numpy float16", function()
+      local ok = os.execute("/usr/bin/python3 -c 'import h5py' 2>/dev/null")
+      if not ok then
+        pending("h5py is not installed")
+        return
+      end
+      local path = os.tmpname()
+      dnn.save(path, { h = dnn.tensor({ 0.1, -65504, 2 ^ -24 }):half(), b = dnn.tensor({ 0.1, 3e38 }):bfloat16() })
+      local cmd = ("/usr/bin/python3 -c \"import h5py; f = h5py.File('%s', 'r'); "
+        .. "print(f['h'].dtype, repr(f['h'][()].tolist()), repr(f['b'][()].tolist()))\""):format(path)
+      local p = assert(io.popen(cmd))
+      local out = p:read("a")
+      p:close()
+      os.remove(path)
+      -- bfloat16 has no numpy type: HDF5 converts it to float32 exactly for h5py
+      assert.equal("float16 [0.0999755859375, -65504.0, 5.960464477539063e-08] [0.10009765625, 3.00405527047391e+38]\n",
+        out)
+    end)
+  end)
+
   describe("misuse", function()
     it("in-place ops keep the tensor's dtype; a half result does not go into an integer tensor", function()
       local h = dnn.tensor({ 1, 2 }):half()

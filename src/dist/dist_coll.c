@@ -34,6 +34,9 @@ static dnn_status check_tensors(const char *op, int n, dnn_tensor *const *ts) {
     if (!ts[i]) return dnn_error(DNN_ERR_ARG, "%s: tensor %d is missing", op, i + 1);
     if (on_cuda(ts[i]) != on_cuda(ts[0]))
       return dnn_error(DNN_ERR_DEVICE, "%s: tensors %d and 1 are on different devices (cpu and cuda)", op, i + 1);
+    if (dnn_dtype_is_half((dnn_dtype)ts[i]->dtype)) /* packing and the MPI/NCCL type maps know no half type */
+      return dnn_error(DNN_ERR_DTYPE, "%s: tensor %d is %s, which the collectives do not take (convert with :float())",
+                       op, i + 1, dnn_dtype_name((dnn_dtype)ts[i]->dtype));
   }
   return DNN_OK;
 }

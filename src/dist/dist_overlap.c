@@ -262,8 +262,8 @@ dnn_dist_reducer *dnn_dist_reducer_new(int n, dnn_tensor *const *vars, size_t bu
                 i + 1);
       return NULL;
     }
-    if (!dnn_dtype_is_float((dnn_dtype)vars[i]->dtype)) {
-      dnn_error(DNN_ERR_DTYPE, "%s: variable %d is %s, not floating point", op, i + 1,
+    if (!dnn_dtype_is_float((dnn_dtype)vars[i]->dtype) || dnn_dtype_is_half((dnn_dtype)vars[i]->dtype)) {
+      dnn_error(DNN_ERR_DTYPE, "%s: variable %d is %s, not float32 or float64", op, i + 1,
                 dnn_dtype_name((dnn_dtype)vars[i]->dtype));
       return NULL;
     }

@@ -103,8 +103,41 @@ uint64_t dnn_h5_file_size(dnn_h5_id obj) {
   return (uint64_t)size;
 }
 
+/* IEEE binary16 and bfloat16 as HDF5 float types, built the way h5py builds
+ * its float16 (HDF5 1.10 has no predefined H5T_IEEE_F16LE): made once, locked
+ * (a locked type cannot be closed by mistake), and used for both the file and
+ * memory sides, so the raw 16-bit patterns go through unconverted. */
+static hid_t half_type(dnn_dtype dt) {
+  static hid_t cached[2] = {-1, -1};
+  int i = dt == DNN_BFLOAT16;
+  if (cached[i] >= 0) return cached[i];
+  hid_t t = H5Tcopy(H5T_IEEE_F32LE);
+  if (t < 0) return -1;
+  /* sign at bit 15; exponent at 10 (5 bits, bias 15) or 7 (8 bits, bias 127) */
+  bool ok = i == 0 ? H5Tset_fields(t, 15, 10, 5, 0, 10) >= 0 && H5Tset_precision(t, 16) >= 0 &&
+                         H5Tset_size(t, 2) >= 0 && H5Tset_ebias(t, 15) >= 0
+                   : H5Tset_fields(t, 15, 7, 8, 0, 7) >= 0 && H5Tset_precision(t, 16) >= 0 &&
+                         H5Tset_size(t, 2) >= 0 && H5Tset_ebias(t, 127) >= 0;
+  if (!ok || H5Tlock(t) < 0) {
+    H5Tclose(t);
+    return -1;
+  }
+  return cached[i] = t;
+}
+
+bool dnn_h5_is_half_type(dnn_h5_id type_, dnn_dtype dt) {
+  hid_t type = (hid_t)type_;
+  size_t spos, epos, esize, mpos, msize;
+  if (H5Tget_class(type) != H5T_FLOAT || H5Tget_size(type) != 2 ||
+      H5Tget_fields(type, &spos, &epos, &esize, &mpos, &msize) < 0)
+    return false;
+  return dt == DNN_FLOAT16 ? esize == 5 && msize == 10 : dt == DNN_BFLOAT16 && esize == 8 && msize == 7;
+}
+
 dnn_h5_id dnn_h5_file_type(dnn_dtype dt) {
   switch (dt) {
+    case DNN_FLOAT16:
+    case DNN_BFLOAT16: return half_type(dt);
     case DNN_FLOAT32: return H5T_IEEE_F32LE;
     case DNN_FLOAT64: return H5T_IEEE_F64LE;
     case DNN_INT32: return H5T_STD_I32LE;
@@ -117,6 +150,8 @@ dnn_h5_id dnn_h5_file_type(dnn_dtype dt) {
 
 dnn_h5_id dnn_h5_mem_type(dnn_dtype dt) {
   switch (dt) {
+    case DNN_FLOAT16:
+    case DNN_BFLOAT16: return half_type(dt);
     case DNN_FLOAT32: return H5T_NATIVE_FLOAT;
     case DNN_FLOAT64: return H5T_NATIVE_DOUBLE;
     case DNN_INT32: return H5T_NATIVE_INT32;

@@ -37,12 +37,17 @@ dnn_status dnn_h5_fail(dnn_h5_id loc, const char *name, const char *what, bool w
     __attribute__((format(printf, 6, 7)));
 
 /* The HDF5 types of a dtype: in files (little-endian, as h5py writes them)
- * and in memory (native).  bool is stored as uint8 (see h5_dataset.h).
+ * and in memory (native).  bool is stored as uint8 (see h5_dataset.h);
+ * float16 as IEEE binary16 (h5py's float16) and bfloat16 as a 16-bit float
+ * type with an 8-bit exponent, both marked by the dtype attribute.
  * Library-owned ids: never close them. */
 dnn_h5_id dnn_h5_file_type(dnn_dtype dt);
 dnn_h5_id dnn_h5_mem_type(dnn_dtype dt);
+/* True when type is the 16-bit float layout of dt (float16 or bfloat16). */
+bool dnn_h5_is_half_type(dnn_h5_id type, dnn_dtype dt);
 
-/* The dtype a stored numeric type is read as: float16/32 -> float32, float64
+/* The dtype a stored numeric type is read as: float16/32 -> float32 (float16
+ * only when the dtype attribute says so, see h5_dataset.c), float64
  * (and wider) -> float64, uint8 -> uint8, int8/int16/uint16/int32 -> int32,
  * uint32/int64 -> int64, h5py's bool enum -> bool.  -1 for anything else
  * (uint64, strings, compounds, ...), with *why naming the stored type. */

@@ -67,8 +67,9 @@ dnn_status dnn_h5_write_tensor(dnn_h5_id loc, const char *name, const dnn_tensor
     st = put_dataset(loc, name, dnn_h5_file_type(dt), space, dnn_h5_mem_type(dt), dnn_data_ptr(c),
                      dnn_numel(c) > 0);
   if (space >= 0) H5Sclose(space);
-  if (st == DNN_OK && dt == DNN_BOOL)
-    st = dnn_h5_attr_write_string(loc, name, DNN_H5_DTYPE_ATTR, "bool", 4, DNN_H5_STR_FIXED);
+  if (st == DNN_OK && (dt == DNN_BOOL || dnn_dtype_is_half(dt))) /* the stored type alone does not say */
+    st = dnn_h5_attr_write_string(loc, name, DNN_H5_DTYPE_ATTR, dnn_dtype_name(dt), strlen(dnn_dtype_name(dt)),
+                                  DNN_H5_STR_FIXED);
   H5Eclear2(H5E_DEFAULT);
   dnn_h5_quiet_end(&q);
   dnn_tensor_release(c);
@@ -225,15 +226,18 @@ static dnn_status dataset_dtype(dnn_h5_id loc, const char *name, hid_t ftype, dn
     dnn_status st = dnn_h5_attr_read_string(loc, name, DNN_H5_DTYPE_ATTR, &s, &len);
     if (st != DNN_OK) return st;
     bool is_bool = len == 4 && memcmp(s, "bool", 4) == 0;
-    if (!is_bool || k != DNN_UINT8) {
+    bool is_f16 = len == 7 && memcmp(s, "float16", 7) == 0 && dnn_h5_is_half_type(ftype, DNN_FLOAT16);
+    bool is_bf16 = len == 8 && memcmp(s, "bfloat16", 8) == 0 && dnn_h5_is_half_type(ftype, DNN_BFLOAT16);
+    if (!(is_bool && k == DNN_UINT8) && !is_f16 && !is_bf16) {
       st = dnn_h5_fail(loc, name, "dataset", false, DNN_ERR_IO,
-                       "attribute %s is '%.40s' on %s data (only 'bool' on uint8 is known)",
+                       "attribute %s is '%.40s' on %s data (only 'bool' on uint8, 'float16' and 'bfloat16' on "
+                       "16-bit floats are known)",
                        DNN_H5_DTYPE_ATTR, s, dnn_dtype_name((dnn_dtype)k));
       free(s);
       return st;
     }
     free(s);
-    k = DNN_BOOL;
+    k = is_f16 ? DNN_FLOAT16 : is_bf16 ? DNN_BFLOAT16 : DNN_BOOL;
   }
   *dt = (dnn_dtype)k;
   return DNN_OK;
