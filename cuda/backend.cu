@@ -76,6 +76,14 @@ dnn_status cudnn_fail(const char *op, const char *expr, cudnnStatus_t s) {
 }
 #endif
 
+extern "C" int dnn_cuda_cudnn_version(void) {
+#ifdef DNN_HAVE_CUDNN
+  return (int)cudnnGetVersion();
+#else
+  return 0;
+#endif
+}
+
 /* ---- devices and contexts ---- */
 
 static std::mutex ctx_lock;

@@ -21,6 +21,10 @@ void dnn_cuda_backend_init(void);
  * error: a build with CUDA runs on machines without a GPU). */
 int dnn_cuda_device_count(void);
 
+/* The cuDNN library's version (e.g. 91900 for 9.19.0) when the backend was
+ * built with cuDNN, else 0.  Touches no device. */
+int dnn_cuda_cudnn_version(void);
+
 /* 1 when op (a dnn_op) has a CUDA kernel in the table. */
 int dnn_cuda_has_kernel(int op);
 

@@ -526,6 +526,10 @@ describe("dnn.cuda", function()
     assert.is_true(math.type(dnn.cuda.device_count()) == "integer")
     assert.equal(dnn.cuda.device_count() > 0, dnn.cuda.is_available())
     if not dnn.cuda.built then assert.is_false(dnn.cuda.is_available()) end
+    -- cuDNN: its version when the backend was built with it (9.x here), else nil
+    local v = dnn.cuda.cudnn_version()
+    assert.is_true(v == nil or (math.type(v) == "integer" and v >= 8000), tostring(v))
+    if not dnn.cuda.built then assert.is_nil(v) end
   end)
 
   it("lists the ops with CUDA kernels (none without the backend)", function()

@@ -99,6 +99,8 @@ if ok and type(help) == "table" and help.add then
   help.add("dnn.cuda.memory_stats", "dnn.cuda.memory_stats(device=0)",
     "The caching allocator's figures: allocated_bytes, reserved_bytes, cached_bytes, peaks, allocations, cache hits, cudaMalloc calls, OOMs, host<->device copies and bytes, device free/total.", S)
   help.add("dnn.cuda.empty_cache", "dnn.cuda.empty_cache()", "Gives the allocator's cached (free) GPU blocks back to the driver; a no-op without a GPU.", S)
+  help.add("dnn.cuda.cudnn_version", "dnn.cuda.cudnn_version()",
+    "cuDNN's version (91900 for 9.19.0) when the build has cuDNN (convolutions and pooling forwards then use it; DNN_CUDNN=0 turns that off, DNN_CUDNN_LOG=1 prints each choice), else nil.", S)
   help.add("dnn.cuda.synchronize", "dnn.cuda.synchronize(device=nil)", "Waits for all queued GPU work (every device when none is given).", S)
   help.add("dnn.cuda.reset_peak_memory_stats", "dnn.cuda.reset_peak_memory_stats(device=0)", "Restarts the peak figures of memory_stats from the current ones.", S)
   help.add("dnn.cuda.set_allow_tf32", "dnn.cuda.set_allow_tf32(on)", "TF32 tensor-core math for float32 matmul (off by default: float32 results match the CPU).", S)

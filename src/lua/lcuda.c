@@ -418,6 +418,19 @@ static int l_philox_mismatches(lua_State *L) {
   return 1;
 }
 
+/* dnn.cuda.cudnn_version() -> e.g. 91900, or nil when the build has no cuDNN */
+static int l_cudnn_version(lua_State *L) {
+#ifdef DNN_HAVE_CUDA
+  int v = dnn_cuda_cudnn_version();
+  if (v > 0) {
+    lua_pushinteger(L, v);
+    return 1;
+  }
+#endif
+  lua_pushnil(L);
+  return 1;
+}
+
 static int l_parse_device(lua_State *L) {
   dnn_device d = check_device(L, 1, "device");
   char buf[16];
@@ -452,6 +465,7 @@ void dnnL_open_cuda(lua_State *L) {
       {"set_allow_tf32", l_set_allow_tf32},
       {"allow_tf32", l_allow_tf32},
       {"kernels", l_kernels},
+      {"cudnn_version", l_cudnn_version},
       {"_philox_mismatches", l_philox_mismatches},
       {"_parse_device", l_parse_device},
       {"_move_", l_move_inplace},
