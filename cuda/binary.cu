@@ -1,7 +1,9 @@
 /* Binary elementwise kernels: out = a (op) b over broadcast views, with the
  * CPU backend's semantics (cpu/binary.c): floats follow C's libm (maximum and
  * minimum propagate NaN, remainder takes the divisor's sign as Python does),
- * integers wrap on overflow, and integer division by zero or a negative
+ * float16/bfloat16 compute in float32 and round once (as the CPU's float32
+ * fallback in core/backend.c does), integers wrap on overflow, and integer
+ * division by zero or a negative
  * integer power is an error (reported through the context's error flag, read
  * back only for those ops). */
 #include "elementwise.cuh"
@@ -139,6 +141,23 @@ dnn_status float_op(const char *name, dnn_op op, dnn_dtype dt, cuda_ctx *c, cons
   }
 }
 
+/* float16/bfloat16: the float32 functors on widened operands, one rounding */
+template <typename H>
+dnn_status half_op(const char *name, dnn_op op, dnn_dtype dt, cuda_ctx *c, const cu_iter &it) {
+#define HCASE(OPNAME, F) \
+  case DNN_OP_##OPNAME: return cu_run_map2<H, H>(name, c, it, cu_half_map2<H, F<float>>{F<float>()});
+#define HTEST(OPNAME, F) \
+  case DNN_OP_##OPNAME: return cu_run_map2<uint8_t, H>(name, c, it, cu_half_test2<H, F<float>>{F<float>()});
+  switch (op) {
+    HCASE(ADD, f_add) HCASE(SUB, f_sub) HCASE(MUL, f_mul) HCASE(DIV, f_div) HCASE(POW, f_pow)
+    HCASE(MAXIMUM, f_max) HCASE(MINIMUM, f_min) HCASE(FMOD, f_fmod) HCASE(REMAINDER, f_rem) HCASE(ATAN2, f_atan2)
+    HTEST(EQ, c_eq) HTEST(NE, c_ne) HTEST(LT, c_lt) HTEST(LE, c_le) HTEST(GT, c_gt) HTEST(GE, c_ge)
+    default: return unsupported(op, dt);
+  }
+#undef HCASE
+#undef HTEST
+}
+
 template <typename T, typename UT>
 dnn_status int_op(const char *name, dnn_op op, dnn_dtype dt, cuda_ctx *c, const cu_iter &it, bool *check_err) {
   *check_err = false;
@@ -195,6 +214,8 @@ dnn_status cu_binary(const dnn_op_args *a) {
     case DNN_INT64: st = int_op<int64_t, uint64_t>(name, a->op, dt, c, it, &check_err); break;
     case DNN_UINT8: st = int_op<uint8_t, uint32_t>(name, a->op, dt, c, it, &check_err); break;
     case DNN_BOOL: st = bool_op(name, a->op, c, it); break;
+    case DNN_FLOAT16: st = half_op<__half>(name, a->op, dt, c, it); break;
+    case DNN_BFLOAT16: st = half_op<__nv_bfloat16>(name, a->op, dt, c, it); break;
     default: st = unsupported(a->op, dt); break;
   }
   if (st != DNN_OK || !check_err || it.numel == 0) return st;

@@ -1,8 +1,9 @@
 /* COPY (any strides, dtype conversion) and FILL, with cpu/copy.c's
  * conversion rules: to bool is != 0, float to integer truncates with NaN -> 0
  * and out-of-range values clamped, integers convert between themselves by
- * wrapping as C does.  A same-dtype copy between contiguous tensors is one
- * cudaMemcpyAsync. */
+ * wrapping as C does; float16/bfloat16 go through float32 with round to
+ * nearest even (elementwise.cuh).  A same-dtype copy between contiguous
+ * tensors is one cudaMemcpyAsync. */
 #include "elementwise.cuh"
 
 namespace {
@@ -36,6 +37,18 @@ template <typename TI> struct conv<uint8_t, TI, false> {
 
 template <typename TI> struct to_bool { __device__ uint8_t operator()(TI x) const { return x != 0; } };
 
+/* Half sources widen to float32 (exact) and then follow the float rules;
+ * half destinations take the value as float32 (a float64 or int64 source
+ * rounds twice, as the CPU and c10 do) and round it to nearest even. */
+template <typename TO, typename H> struct from_half {
+  __device__ TO operator()(H x) const { return conv<TO, float, true>()(cu_load_f(x)); }
+};
+template <typename H> struct half_to_bool { __device__ uint8_t operator()(H x) const { return cu_load_f(x) != 0.0f; } };
+template <typename H, typename TI> struct to_half { __device__ H operator()(TI x) const { return cu_store_h<H>((float)x); } };
+template <typename H, typename HI> struct half_to_half {
+  __device__ H operator()(HI x) const { return cu_store_h<H>(cu_load_f(x)); }
+};
+
 template <typename TO>
 dnn_status copy_to(const char *name, cuda_ctx *c, const cu_iter &it, dnn_dtype src) {
   switch (src) {
@@ -45,6 +58,23 @@ dnn_status copy_to(const char *name, cuda_ctx *c, const cu_iter &it, dnn_dtype s
     case DNN_INT64: return cu_run_map1<TO, int64_t>(name, c, it, conv<TO, int64_t, false>());
     case DNN_UINT8: return cu_run_map1<TO, uint8_t>(name, c, it, conv<TO, uint8_t, false>());
     case DNN_BOOL: return cu_run_map1<TO, uint8_t>(name, c, it, conv<TO, uint8_t, false>());
+    case DNN_FLOAT16: return cu_run_map1<TO, __half>(name, c, it, from_half<TO, __half>());
+    case DNN_BFLOAT16: return cu_run_map1<TO, __nv_bfloat16>(name, c, it, from_half<TO, __nv_bfloat16>());
+    default: return dnn_error(DNN_ERR_DTYPE, "copy: unknown dtype %d", (int)src);
+  }
+}
+
+template <typename H>
+dnn_status copy_to_half(const char *name, cuda_ctx *c, const cu_iter &it, dnn_dtype src) {
+  switch (src) {
+    case DNN_FLOAT32: return cu_run_map1<H, float>(name, c, it, to_half<H, float>());
+    case DNN_FLOAT64: return cu_run_map1<H, double>(name, c, it, to_half<H, double>());
+    case DNN_INT32: return cu_run_map1<H, int32_t>(name, c, it, to_half<H, int32_t>());
+    case DNN_INT64: return cu_run_map1<H, int64_t>(name, c, it, to_half<H, int64_t>());
+    case DNN_UINT8:
+    case DNN_BOOL: return cu_run_map1<H, uint8_t>(name, c, it, to_half<H, uint8_t>());
+    case DNN_FLOAT16: return cu_run_map1<H, __half>(name, c, it, half_to_half<H, __half>());
+    case DNN_BFLOAT16: return cu_run_map1<H, __nv_bfloat16>(name, c, it, half_to_half<H, __nv_bfloat16>());
     default: return dnn_error(DNN_ERR_DTYPE, "copy: unknown dtype %d", (int)src);
   }
 }
@@ -55,6 +85,8 @@ dnn_status copy_to_bool(const char *name, cuda_ctx *c, const cu_iter &it, dnn_dt
     case DNN_FLOAT64: return cu_run_map1<uint8_t, double>(name, c, it, to_bool<double>());
     case DNN_INT32: return cu_run_map1<uint8_t, int32_t>(name, c, it, to_bool<int32_t>());
     case DNN_INT64: return cu_run_map1<uint8_t, int64_t>(name, c, it, to_bool<int64_t>());
+    case DNN_FLOAT16: return cu_run_map1<uint8_t, __half>(name, c, it, half_to_bool<__half>());
+    case DNN_BFLOAT16: return cu_run_map1<uint8_t, __nv_bfloat16>(name, c, it, half_to_bool<__nv_bfloat16>());
     default: return cu_run_map1<uint8_t, uint8_t>(name, c, it, to_bool<uint8_t>());
   }
 }
@@ -122,6 +154,7 @@ dnn_status cu_copy(const dnn_op_args *a) {
     }
     switch (es) {
       case 1: return cu_run_map1<uint8_t, uint8_t>(name, c, it, ident<uint8_t>());
+      case 2: return cu_run_map1<uint16_t, uint16_t>(name, c, it, ident<uint16_t>());
       case 4: return cu_run_map1<uint32_t, uint32_t>(name, c, it, ident<uint32_t>());
       default: return cu_run_map1<uint64_t, uint64_t>(name, c, it, ident<uint64_t>());
     }
@@ -133,6 +166,8 @@ dnn_status cu_copy(const dnn_op_args *a) {
     case DNN_INT64: return copy_to<int64_t>(name, c, it, dti);
     case DNN_UINT8: return copy_to<uint8_t>(name, c, it, dti);
     case DNN_BOOL: return copy_to_bool(name, c, it, dti);
+    case DNN_FLOAT16: return copy_to_half<__half>(name, c, it, dti);
+    case DNN_BFLOAT16: return copy_to_half<__nv_bfloat16>(name, c, it, dti);
     default: return dnn_error(DNN_ERR_DTYPE, "copy: unknown dtype %d", (int)dto);
   }
 }
@@ -155,6 +190,9 @@ dnn_status cu_fill(const dnn_op_args *a) {
     case DNN_INT64: return run_fill<int64_t>(name, c, it, iv);
     case DNN_UINT8: return run_fill<uint8_t>(name, c, it, (uint8_t)iv);
     case DNN_BOOL: return run_fill<uint8_t>(name, c, it, (uint8_t)(v != 0));
+    /* the bit pattern is made on the host by the CPU's own conversion */
+    case DNN_FLOAT16: return run_fill<uint16_t>(name, c, it, dnn_f32_to_f16((float)v));
+    case DNN_BFLOAT16: return run_fill<uint16_t>(name, c, it, dnn_f32_to_bf16((float)v));
     default: return dnn_error(DNN_ERR_DTYPE, "fill_: unknown dtype %d", (int)a->out->dtype);
   }
 }

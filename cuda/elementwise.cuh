@@ -5,9 +5,43 @@
 #ifndef DNN_CUDA_ELEMENTWISE_CUH
 #define DNN_CUDA_ELEMENTWISE_CUH
 
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
 #include "common.cuh"
 
 #define CU_THREADS 256
+
+/* ---- float16 / bfloat16 storage ----
+ * Half operands are loaded to float32 (exact) and results stored with
+ * round-to-nearest-even, overflow to Inf, NaN staying NaN: the rules of the
+ * CPU's dnn_f32_to_f16 / dnn_f32_to_bf16 (only NaN payloads may differ). */
+__device__ __forceinline__ float cu_load_f(__half x) { return __half2float(x); }
+__device__ __forceinline__ float cu_load_f(__nv_bfloat16 x) { return __bfloat162float(x); }
+template <typename H> __device__ H cu_store_h(float v);
+template <> __device__ __forceinline__ __half cu_store_h<__half>(float v) { return __float2half_rn(v); }
+template <> __device__ __forceinline__ __nv_bfloat16 cu_store_h<__nv_bfloat16>(float v) {
+  return __float2bfloat16_rn(v);
+}
+
+/* F (a float32 functor) over half operands: compute in float32, round once. */
+template <typename H, typename F> struct cu_half_map1 {
+  F f;
+  __device__ H operator()(H x) const { return cu_store_h<H>(f(cu_load_f(x))); }
+};
+template <typename H, typename F> struct cu_half_map2 {
+  F f;
+  __device__ H operator()(H x, H y) const { return cu_store_h<H>(f(cu_load_f(x), cu_load_f(y))); }
+};
+/* F returns a bool (uint8) result: comparisons, isnan, isinf. */
+template <typename H, typename F> struct cu_half_test1 {
+  F f;
+  __device__ uint8_t operator()(H x) const { return f(cu_load_f(x)); }
+};
+template <typename H, typename F> struct cu_half_test2 {
+  F f;
+  __device__ uint8_t operator()(H x, H y) const { return f(cu_load_f(x), cu_load_f(y)); }
+};
 
 #define CU_GRID_STRIDE(i, n) \
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)

@@ -3,7 +3,9 @@
  * column-major, so C = A B is computed as C^T = B^T A^T with the operands
  * swapped and no copy: a transposed view becomes an op flag.  float32 runs
  * with TF32 off unless dnn.cuda.set_allow_tf32(true) (parity first), float64
- * in float64; integer products use a plain kernel that wraps like the CPU. */
+ * in float64, float16/bfloat16 with float32 accumulation (cublasGemmEx,
+ * CUBLAS_COMPUTE_32F, no reduced-precision split-K reductions); integer
+ * products use a plain kernel that wraps like the CPU. */
 #include <atomic>
 #include <limits.h>
 
@@ -28,6 +30,16 @@ __global__ void scale_kernel(int64_t n, T *c, int64_t scb, int64_t MN, double be
   }
 }
 
+/* The empty-product path for half results: beta * C (in float32) or 0. */
+template <typename H>
+__global__ void scale_half_kernel(int64_t n, H *c, int64_t scb, int64_t MN, float beta, bool accumulate) {
+  CU_GRID_STRIDE(i, n) {
+    int64_t b = i / MN, r = i % MN;
+    H *p = c + b * scb + r;
+    *p = cu_store_h<H>(accumulate ? beta * cu_load_f(*p) : 0.0f);
+  }
+}
+
 template <typename T>
 __global__ void int_matmul_kernel(int64_t batch, int64_t M, int64_t N, int64_t K, const T *A, int64_t sab,
                                   int64_t sam, int64_t sak, const T *B, int64_t sbb, int64_t sbk, int64_t sbn, T *C,
@@ -41,6 +53,31 @@ __global__ void int_matmul_kernel(int64_t batch, int64_t M, int64_t N, int64_t K
     for (int64_t k = 0; k < K; k++) acc += (uint64_t)(int64_t)a[k * sak] * (uint64_t)(int64_t)bb[k * sbk];
     C[b * scb + i * ldc + j] = (T)acc;
   }
+}
+
+/* The cuBLAS calls, as functions so that a failure (CUBLAS_CHECK returns)
+ * still lets cu_gemm restore the handle's math mode. */
+dnn_status gemm_one(const char *op, cuda_ctx *c, cublasOperation_t opb, cublasOperation_t opa, int64_t N, int64_t M,
+                    int64_t K, const void *pa, const void *B, cudaDataType_t ty, int64_t ldb, const void *A,
+                    int64_t lda, const void *pb, void *C, int64_t ldc, cublasComputeType_t ct) {
+  CUBLAS_CHECK(op, cublasGemmEx(c->blas, opb, opa, (int)N, (int)M, (int)K, pa, B, ty, (int)ldb, A, ty, (int)lda, pb,
+                                C, ty, (int)ldc, ct, CUBLAS_GEMM_DEFAULT));
+  return DNN_OK;
+}
+
+dnn_status gemm_batched(const char *op, cuda_ctx *c, cublasOperation_t opb, cublasOperation_t opa, int64_t N,
+                        int64_t M, int64_t K, const void *pa, const void *B, cudaDataType_t ty, int64_t ldb,
+                        int64_t sbb, const void *A, int64_t lda, int64_t sab, const void *pb, void *C, int64_t ldc,
+                        int64_t scb, int64_t nb, cublasComputeType_t ct) {
+  CUBLAS_CHECK(op, cublasGemmStridedBatchedEx(c->blas, opb, opa, (int)N, (int)M, (int)K, pa, B, ty, (int)ldb,
+                                              (long long)sbb, A, ty, (int)lda, (long long)sab, pb, C, ty, (int)ldc,
+                                              (long long)scb, (int)nb, ct, CUBLAS_GEMM_DEFAULT));
+  return DNN_OK;
+}
+
+dnn_status cublas_restore_mode(const char *op, cuda_ctx *c, cublasMath_t mode) {
+  CUBLAS_CHECK(op, cublasSetMathMode(c->blas, mode));
+  return DNN_OK;
 }
 
 }  // namespace
@@ -61,6 +98,14 @@ dnn_status cu_gemm(const char *op, cuda_ctx *c, dnn_dtype dt, int64_t batch, int
         break;
       case DNN_FLOAT64:
         scale_kernel<double><<<grid, CU_THREADS, 0, c->stream>>>(total, (double *)C, scb, M * N, beta, accumulate);
+        break;
+      case DNN_FLOAT16:
+        scale_half_kernel<__half><<<grid, CU_THREADS, 0, c->stream>>>(total, (__half *)C, scb, M * N, (float)beta,
+                                                                      accumulate);
+        break;
+      case DNN_BFLOAT16:
+        scale_half_kernel<__nv_bfloat16><<<grid, CU_THREADS, 0, c->stream>>>(total, (__nv_bfloat16 *)C, scb, M * N,
+                                                                             (float)beta, accumulate);
         break;
 #define INT_MM(T)                                                                                              \
   int_matmul_kernel<T><<<grid, CU_THREADS, 0, c->stream>>>(batch, M, N, K, (const T *)A, sab, sam, sak,       \
@@ -83,28 +128,42 @@ dnn_status cu_gemm(const char *op, cuda_ctx *c, dnn_dtype dt, int64_t batch, int
   /* column-major view: C^T (N x M) = op(B)^T-buffer (N x K) * op(A)^T-buffer (K x M) */
   cublasOperation_t opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N, opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
   size_t es = dnn_dtype_size(dt);
+  /* float16/bfloat16 operands and result, float32 accumulation and scalars
+   * (cublasGemmEx's 16F/16BF x COMPUTE_32F rows); TF32 concerns float32 only */
+  bool half = dnn_dtype_is_half(dt);
   float af = (float)alpha, bf = (float)beta;
-  const void *pa = dt == DNN_FLOAT32 ? (const void *)&af : (const void *)&alpha;
-  const void *pb = dt == DNN_FLOAT32 ? (const void *)&bf : (const void *)&beta;
-  cudaDataType_t ty = dt == DNN_FLOAT32 ? CUDA_R_32F : CUDA_R_64F;
-  cublasComputeType_t ct = dt == DNN_FLOAT64      ? CUBLAS_COMPUTE_64F
-                           : allow_tf32.load()    ? CUBLAS_COMPUTE_32F_FAST_TF32
-                                                  : CUBLAS_COMPUTE_32F;
-  for (int64_t b0 = 0; b0 < batch; b0 += MAX_BATCH_PER_CALL) {
+  const void *pa = dt == DNN_FLOAT64 ? (const void *)&alpha : (const void *)&af;
+  const void *pb = dt == DNN_FLOAT64 ? (const void *)&beta : (const void *)&bf;
+  cudaDataType_t ty = dt == DNN_FLOAT32   ? CUDA_R_32F
+                      : dt == DNN_FLOAT16 ? CUDA_R_16F
+                      : dt == DNN_BFLOAT16 ? CUDA_R_16BF
+                                           : CUDA_R_64F;
+  cublasComputeType_t ct = dt == DNN_FLOAT64             ? CUBLAS_COMPUTE_64F
+                           : !half && allow_tf32.load() ? CUBLAS_COMPUTE_32F_FAST_TF32
+                                                        : CUBLAS_COMPUTE_32F;
+  /* half results: cuBLAS may otherwise reduce split-K partial sums in the
+   * 16-bit output type; keep every reduction in float32, then restore */
+  cublasMath_t mode = CUBLAS_DEFAULT_MATH;
+  if (half) {
+    CUBLAS_CHECK(op, cublasGetMathMode(c->blas, &mode));
+    CUBLAS_CHECK(op, cublasSetMathMode(c->blas,
+                                       (cublasMath_t)(mode | CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION)));
+  }
+  dnn_status st = DNN_OK;
+  for (int64_t b0 = 0; b0 < batch && st == DNN_OK; b0 += MAX_BATCH_PER_CALL) {
     int64_t nb = batch - b0 < MAX_BATCH_PER_CALL ? batch - b0 : MAX_BATCH_PER_CALL;
     const char *a0 = (const char *)A + (size_t)(b0 * sab) * es;
     const char *bb0 = (const char *)B + (size_t)(b0 * sbb) * es;
     char *c0 = (char *)C + (size_t)(b0 * scb) * es;
-    if (nb == 1) {
-      CUBLAS_CHECK(op, cublasGemmEx(c->blas, opb, opa, (int)N, (int)M, (int)K, pa, bb0, ty, (int)ldb, a0, ty,
-                                    (int)lda, pb, c0, ty, (int)ldc, ct, CUBLAS_GEMM_DEFAULT));
-    } else {
-      CUBLAS_CHECK(op, cublasGemmStridedBatchedEx(c->blas, opb, opa, (int)N, (int)M, (int)K, pa, bb0, ty, (int)ldb,
-                                                  (long long)sbb, a0, ty, (int)lda, (long long)sab, pb, c0, ty,
-                                                  (int)ldc, (long long)scb, (int)nb, ct, CUBLAS_GEMM_DEFAULT));
-    }
+    st = nb == 1 ? gemm_one(op, c, opb, opa, N, M, K, pa, bb0, ty, ldb, a0, lda, pb, c0, ldc, ct)
+                 : gemm_batched(op, c, opb, opa, N, M, K, pa, bb0, ty, ldb, sbb, a0, lda, sab, pb, c0, ldc, scb, nb,
+                                ct);
   }
-  return DNN_OK;
+  if (half) {
+    dnn_status rs = cublas_restore_mode(op, c, mode);
+    if (st == DNN_OK) st = rs;
+  }
+  return st;
 }
 
 /* in[0]: (batch, M, K), in[1]: (batch, K, N), any strides (batch stride may be

@@ -1,7 +1,8 @@
 /* Unary elementwise kernels, clamp and where, with cpu/unary.c's semantics:
  * rounding is half-to-even (nearbyint), relu and sign keep NaN, rsqrt is
  * 1/sqrt (CUDA's rsqrtf is 2 ulp off, which the parity table would see),
- * integers negate and square by wrapping unsigned arithmetic. */
+ * integers negate and square by wrapping unsigned arithmetic; float16 and
+ * bfloat16 run the float32 functions and round once. */
 #include "elementwise.cuh"
 
 namespace {
@@ -87,6 +88,26 @@ dnn_status float_unary(const char *name, dnn_op op, cuda_ctx *c, const cu_iter &
     CASE(TRUNC) CASE(RECIPROCAL) CASE(SQUARE) CASE_BOOL(ISNAN) CASE_BOOL(ISINF) CASE(ERF) CASE(LOG2)
     CASE(LOG10) CASE(ASIN) CASE(ACOS) CASE(ATAN) CASE(SINH) CASE(COSH)
     default: return unsupported(op, sizeof(T) == 4 ? DNN_FLOAT32 : DNN_FLOAT64);
+  }
+#undef CASE
+#undef CASE_BOOL
+}
+
+/* float16/bfloat16: the float32 functors on the widened value, one rounding */
+template <typename H>
+dnn_status half_unary(const char *name, dnn_op op, dnn_dtype dt, cuda_ctx *c, const cu_iter &it) {
+#define CASE(OPNAME)                                                  \
+  case DNN_OP_##OPNAME:                                               \
+    return cu_run_map1<H, H>(name, c, it, cu_half_map1<H, f_un<DNN_OP_##OPNAME, float>>{});
+#define CASE_BOOL(OPNAME)                                             \
+  case DNN_OP_##OPNAME:                                               \
+    return cu_run_map1<uint8_t, H>(name, c, it, cu_half_test1<H, f_un<DNN_OP_##OPNAME, float>>{});
+  switch (op) {
+    CASE(NEG) CASE(ABS) CASE(EXP) CASE(LOG) CASE(LOG1P) CASE(EXPM1) CASE(SQRT) CASE(RSQRT) CASE(SIN)
+    CASE(COS) CASE(TAN) CASE(TANH) CASE(SIGMOID) CASE(RELU) CASE(SIGN) CASE(FLOOR) CASE(CEIL) CASE(ROUND)
+    CASE(TRUNC) CASE(RECIPROCAL) CASE(SQUARE) CASE_BOOL(ISNAN) CASE_BOOL(ISINF) CASE(ERF) CASE(LOG2)
+    CASE(LOG10) CASE(ASIN) CASE(ACOS) CASE(ATAN) CASE(SINH) CASE(COSH)
+    default: return unsupported(op, dt);
   }
 #undef CASE
 #undef CASE_BOOL
@@ -188,6 +209,8 @@ dnn_status cu_unary(const dnn_op_args *a) {
     case DNN_INT64: return int_unary<int64_t, uint64_t>(name, a->op, dt, c, it);
     case DNN_UINT8: return u8_unary(name, a->op, c, it);
     case DNN_BOOL: return bool_unary(name, a->op, c, it);
+    case DNN_FLOAT16: return half_unary<__half>(name, a->op, dt, c, it);
+    case DNN_BFLOAT16: return half_unary<__nv_bfloat16>(name, a->op, dt, c, it);
     default: return unsupported(a->op, dt);
   }
 }

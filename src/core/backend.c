@@ -48,8 +48,12 @@ const dnn_backend *dnn_backend_get(dnn_device dev) {
  * kernels do inside (opmath = float), at the cost of a conversion pass.  So no
  * kernel table indexed by dtype ever sees a half tensor it was not written for. */
 static bool half_native(dnn_device_type type, dnn_op op) {
-  (void)type;
-  return op == DNN_OP_COPY || op == DNN_OP_FILL;
+  if (op == DNN_OP_COPY || op == DNN_OP_FILL) return true;
+  /* cuda/binary.cu and unary.cu widen half operands to float32 in registers;
+   * cuda/matmul.cu hands them to cublasGemmEx with float32 accumulation */
+  if (type == DNN_DEVICE_CUDA)
+    return (op >= DNN_OP_ADD && op <= DNN_OP_GE) || (op >= DNN_OP_NEG && op <= DNN_OP_COSH) || op == DNN_OP_MATMUL;
+  return false;
 }
 
 static bool is_half(const dnn_tensor *t) { return t && dnn_dtype_is_half((dnn_dtype)t->dtype); }
