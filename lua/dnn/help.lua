@@ -132,14 +132,18 @@ add("indexing", "t[i], t[{i, j}], t[{{a, b}, j}], t[mask], t[idx]",
 
 -- ---------------------------------------------------------------- dtypes
 section "Types and copies"
-add("dtypes", 'dtype = "float32" | "float64" | "int32" | "int64" | "uint8" | "bool"',
-  "Element types; creation functions take {dtype=}. float32 is the default for real values, int64 for integers.")
+add("dtypes", 'dtype = "float32" | "float64" | "int32" | "int64" | "uint8" | "bool" | "float16" | "bfloat16"',
+  "Element types; creation functions take {dtype=}. float32 is the default for real values, int64 for integers. " ..
+  "float16 (\"half\") and bfloat16 are storage types: ops compute in float32 and round the result.")
 method("float", "", "A float32 copy (t itself if already float32).")
 method("double", "", "A float64 copy.")
 method("int", "", "An int32 copy.")
 method("long", "", "An int64 copy.")
 method("byte", "", "A uint8 copy.")
 method("bool", "", "A bool copy (non-zero is true).")
+method("half", "", "A float16 copy (round to nearest even; 65520 and beyond become Inf); the same as t:float16().")
+method("float16", "", "A float16 copy; the same as t:half().")
+method("bfloat16", "", "A bfloat16 copy (float32's range, 8 bits of precision; round to nearest even).")
 method("to", 'dtype | device | other | {dtype=, device=}', 'A copy converted to a dtype ("float64"), a device ("cpu") or other\'s dtype.')
 method("fill_", "value", "Sets every element to value (number, boolean or one-element tensor); returns t.")
 method("zero_", "", "Sets every element to 0; returns t.")
