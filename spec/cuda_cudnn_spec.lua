@@ -18,35 +18,16 @@
 local dnn = require "dnn"
 local F = dnn.F
 
-local GPU = dnn.cuda.is_available()
+local G = require "support.gpu"
+local GPU = G.available
 
 -- ---------------------------------------------------------------- comparison
--- (the few helpers of spec/cuda_spec.lua this file needs)
-
-local function is_float(t) return t.dtype == "float32" or t.dtype == "float64" end
+local nmse = G.nmse
 
 local function shape_of(t)
   local s = {}
   for i = 1, t:dim() do s[i] = t:size(i) end
   return table.concat(s, ",")
-end
-
--- sum((a - b)^2) / sum(b^2), math.huge with a reason when shapes, dtypes or
--- the NaN positions differ
-local function nmse(a, b)
-  a, b = a:cpu(), b:cpu()
-  if a.dtype ~= b.dtype then return math.huge, "dtypes differ" end
-  if shape_of(a) ~= shape_of(b) then return math.huge, ("shapes differ: %s vs %s"):format(shape_of(a), shape_of(b)) end
-  if a:numel() == 0 then return 0 end
-  a, b = a:double(), b:double()
-  local an, bn = a:isnan(), b:isnan()
-  if not an:eq(bn):all():item() then return math.huge, "NaN positions differ" end
-  local zero = dnn.zeros_like(a)
-  local d = dnn.where(an, zero, a) - dnn.where(bn, zero, b)
-  local ref = dnn.where(bn, zero, b)
-  local num, den = (d * d):sum():item(), (ref * ref):sum():item()
-  if den == 0 then return num end
-  return num / den
 end
 
 -- an input spec: a shape (float32 normal values) or {shape, kind} with kind
@@ -207,10 +188,7 @@ end)
 describe("cuDNN routes CPU vs CUDA #gpu", function()
   local function gpu_it(name, fn)
     it(name .. " #gpu", function()
-      if not GPU then
-        pending("no CUDA device")
-        return
-      end
+      if not G.need(pending) then return end
       dnn.cuda.set_allow_tf32(false)
       fn()
     end)

@@ -257,13 +257,7 @@ describe("half parity harness (CPU against CPU)", function()
 end)
 
 describe("half dtypes on CUDA #gpu", function()
-  local function need_gpu()
-    if not GPU then
-      pending("no CUDA device")
-      return false
-    end
-    return true
-  end
+  local function need_gpu() return require("support.gpu").need(pending) end
 
   for _, dt in ipairs(HALVES) do
     it("float32 -> " .. dt .. " on the GPU rounds as the CPU and PyTorch (fixture) #gpu", function()

@@ -12,49 +12,12 @@
 local dnn = require "dnn"
 local F = dnn.F
 
-local GPU = dnn.cuda.is_available()
+local G = require "support.gpu"
+local GPU = G.available
 
 -- ---------------------------------------------------------------- comparison
 
-local function is_float(t) return t.dtype == "float32" or t.dtype == "float64" end
-
-local function same_shape(a, b)
-  if a:dim() ~= b:dim() then return false end
-  for i = 1, a:dim() do
-    if a:size(i) ~= b:size(i) then return false end
-  end
-  return true
-end
-
--- Normalised MSE of a against the reference b (both moved to the CPU):
--- sum((a - b)^2) / sum(b^2) over the finite elements; math.huge with a reason
--- when shapes, dtypes or the NaN/Inf positions differ.  Integer and bool
--- results must be equal.
-local function nmse(a, b)
-  a, b = a:cpu(), b:cpu()
-  if a.dtype ~= b.dtype then return math.huge, ("dtypes differ: %s vs %s"):format(a.dtype, b.dtype) end
-  if not same_shape(a, b) then return math.huge, ("shapes differ: %s vs %s"):format(tostring(a.shape), tostring(b.shape)) end
-  if a:numel() == 0 then return 0 end
-  if not is_float(a) then
-    if a:eq(b):all():item() then return 0 end
-    return math.huge, "integer/bool values differ"
-  end
-  a, b = a:double(), b:double()
-  local an, bn = a:isnan(), b:isnan()
-  if not an:eq(bn):all():item() then return math.huge, "NaN positions differ" end
-  local ai, bi = a:isinf(), b:isinf()
-  if not ai:eq(bi):all():item() then return math.huge, "Inf positions differ" end
-  local zero = dnn.zeros_like(a)
-  if ai:any():item() and not dnn.where(ai, a, zero):eq(dnn.where(bi, b, zero)):all():item() then
-    return math.huge, "Inf signs differ"
-  end
-  local finite = an:logical_or(ai):logical_not()
-  local d = dnn.where(finite, a, zero) - dnn.where(finite, b, zero)
-  local ref = dnn.where(finite, b, zero)
-  local num, den = (d * d):sum():item(), (ref * ref):sum():item()
-  if den == 0 then return num end
-  return num / den
-end
+local nmse, is_float = G.nmse, G.is_float
 
 -- ---------------------------------------------------------------- inputs
 
@@ -698,10 +661,7 @@ end)
 describe("backend parity CPU vs CUDA #gpu", function()
   for index, c in ipairs(cases) do
     it(c[1] .. " #gpu", function()
-      if not GPU then
-        pending("no CUDA device")
-        return
-      end
+      if not G.need(pending) then return end
       dnn.cuda.set_allow_tf32(false)
       local ok, msg = pcall(parity, index, c, "cuda")
       assert.is_true(ok, c[1] .. " raised: " .. tostring(msg))
@@ -712,10 +672,7 @@ end)
 
 describe("CUDA device memory #gpu", function()
   it("caches blocks, counts copies and empties the cache", function()
-    if not GPU then
-      pending("no CUDA device")
-      return
-    end
+    if not G.need(pending) then return end
     dnn.cuda.synchronize()
     collectgarbage()
     dnn.cuda.empty_cache()
@@ -748,10 +705,7 @@ describe("CUDA device memory #gpu", function()
   end)
 
   it("turns an impossible allocation into a Lua error and keeps working", function()
-    if not GPU then
-      pending("no CUDA device")
-      return
-    end
+    if not G.need(pending) then return end
     local free = dnn.cuda.memory_stats().device_total_bytes
     local n = math.floor(free / 4) + (1 << 28)
     local ok, err = pcall(function() return dnn.empty(n):cuda() end)
@@ -763,10 +717,7 @@ describe("CUDA device memory #gpu", function()
   end)
 
   it("reads device values with item() and totable()", function()
-    if not GPU then
-      pending("no CUDA device")
-      return
-    end
+    if not G.need(pending) then return end
     local t = dnn.tensor({ { 1, 2 }, { 3, 4 } }):cuda()
     assert.same({ { 1, 2 }, { 3, 4 } }, t:totable())
     assert.equal(10, t:sum():item())
@@ -777,10 +728,7 @@ describe("CUDA device memory #gpu", function()
   end)
 
   it("keeps ops on one device: mixing devices is an error naming the op", function()
-    if not GPU then
-      pending("no CUDA device")
-      return
-    end
+    if not G.need(pending) then return end
     local a, b = dnn.ones(3):cuda(), dnn.ones(3)
     local ok, err = pcall(function() return a + b end)
     assert.is_false(ok)
@@ -791,10 +739,7 @@ describe("CUDA device memory #gpu", function()
   end)
 
   it("reads elements and assigns through masks on the device (host copies, no device pointer on the host)", function()
-    if not GPU then
-      pending("no CUDA device")
-      return
-    end
+    if not G.need(pending) then return end
     local c = dnn.arange(6):view(2, 3):cuda()
     assert.equal(5, c[2][3])
     assert.same({ 1, 5 }, dnn.tensor { c[1][2], 5 }:totable())
@@ -809,10 +754,7 @@ describe("CUDA device memory #gpu", function()
   end)
 
   it("trains a Dense layer with Adam the same on both devices", function()
-    if not GPU then
-      pending("no CUDA device")
-      return
-    end
+    if not G.need(pending) then return end
     local function train(device)
       dnn.manual_seed(3)
       local w = dnn.randn(20, 5):to(device)

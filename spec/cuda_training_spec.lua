@@ -13,16 +13,10 @@
 -- package's directory.
 local dnn = require "dnn"
 
-local GPU = dnn.cuda.is_available()
+local G = require "support.gpu"
 local FMNIST_DIR = os.getenv("DNN_FMNIST_DIR")
 
-local function need_gpu()
-  if not GPU then
-    pending("no CUDA device")
-    return false
-  end
-  return true
-end
+local function need_gpu() return G.need(pending) end
 
 local function mlp(seed)
   dnn.manual_seed(seed)
