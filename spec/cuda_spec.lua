@@ -753,6 +753,14 @@ describe("CUDA device memory #gpu", function()
     assert.truthy(tostring(err):find("selects 3 elements", 1, true), err)
   end)
 
+  it("finds nonzero positions of a device tensor as on the CPU", function()
+    if not G.need(pending) then return end
+    local t = dnn.randint(-1, 2, { 5, 4, 3 })
+    local g = t:cuda():nonzero()
+    assert.equal("cuda:0", g.device)
+    assert.same(t:nonzero():totable(), g:cpu():totable())
+  end)
+
   it("trains a Dense layer with Adam the same on both devices", function()
     if not G.need(pending) then return end
     local function train(device)

@@ -398,11 +398,22 @@ dnn_tensor *dnn_one_hot(const dnn_tensor *labels, int64_t num_classes) {
 
 /* Column d of the result is masked_select of "coordinate along d" (an arange
  * broadcast over t's shape) by t != 0, so no kernel of its own is needed. */
-dnn_tensor *dnn_nonzero(const dnn_tensor *t) {
-  if (dnn_tensor_device(t).type != DNN_DEVICE_CPU) { /* the coordinates come from a CPU arange */
-    dnn_error(DNN_ERR_UNSUPPORTED, "nonzero: only CPU tensors are supported");
-    return NULL;
+/* 0..n-1 as int64 on dev: made on the CPU, copied to a device. */
+static dnn_tensor *arange_on(int64_t n, dnn_device dev) {
+  dnn_tensor *ar = dnn_arange(0, (double)n, 1, DNN_INT64);
+  if (!ar || dev.type == DNN_DEVICE_CPU) return ar;
+  const dnn_backend *b = dnn_backend_get(dev);
+  dnn_tensor *d = b && b->memcpy_h2d ? dnn_empty(1, &n, DNN_INT64, dev) : NULL;
+  if (!b || !b->memcpy_h2d) dnn_error(DNN_ERR_DEVICE, "nonzero: no copies to this device");
+  if (d && n > 0 && b->memcpy_h2d(dnn_data_ptr(d), dnn_data_ptr(ar), (size_t)n * sizeof(int64_t), dev) != DNN_OK) {
+    dnn_tensor_release(d);
+    d = NULL;
   }
+  dnn_tensor_release(ar);
+  return d;
+}
+
+dnn_tensor *dnn_nonzero(const dnn_tensor *t) {
   dnn_tensor *mask = dnn_binary_scalar(DNN_OP_NE, t, 0, true, false);
   DNN_CHECK_NULL(mask);
   int64_t count, shape[2];
@@ -412,7 +423,7 @@ dnn_tensor *dnn_nonzero(const dnn_tensor *t) {
     out = dnn_empty(2, shape, DNN_INT64, dnn_tensor_device(t));
   }
   for (int d = 0; out && d < t->ndim; d++) {
-    dnn_tensor *ar = dnn_arange(0, (double)t->shape[d], 1, DNN_INT64);
+    dnn_tensor *ar = arange_on(t->shape[d], dnn_tensor_device(t));
     dnn_tensor *col = ar ? dnn_select(out, 1, d) : NULL;
     if (col) {
       dnn_tensor cv = *ar; /* ar along dim d, stride 0 elsewhere */
