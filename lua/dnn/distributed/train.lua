@@ -94,30 +94,6 @@ end
 
 -- ---------------------------------------------------------------- sharding
 
-local function is_plain(t) return type(t) == "table" and getmetatable(t) == nil and not dnn.is_tensor(t) end
-
-local function iterator_of(g)
-  if type(g) == "function" then return g end
-  if type(g) == "thread" then
-    return function()
-      if coroutine.status(g) == "dead" then return nil end
-      local r = table.pack(coroutine.resume(g))
-      if not r[1] then error("train_model: the batch coroutine failed: " .. tostring(r[2]), 0) end
-      return table.unpack(r, 2, r.n)
-    end
-  end
-  if is_plain(g) then
-    local i = 0
-    return function()
-      i = i + 1
-      local b = g[i]
-      if is_plain(b) then return table.unpack(b, 1, #b) end
-      return b
-    end
-  end
-  error(("train_model: batch_iter() returned a %s; expected an iterator function, a coroutine or a list of batches")
-    :format(class.name(g)), 0)
-end
 
 local function rows_of(x)
   if dnn.is_tensor(x) then return x:dim() > 0 and x:size(1) or 1 end
@@ -300,7 +276,7 @@ end
 local function batch_shard(bi, dist)
   local R, r = dist.size, dist.rank
   local function call()
-    local it = iterator_of(bi())
+    local it = B().iterator_of(bi())
     local done = false
     return function()
       if done then return nil end

@@ -86,28 +86,7 @@ end
 
 -- ---------- batches ----------
 
-local function iterator_of(g)
-  if type(g) == "function" then return g end
-  if type(g) == "thread" then
-    return function()
-      if coroutine.status(g) == "dead" then return nil end
-      local r = table.pack(coroutine.resume(g))
-      if not r[1] then error("train_model: the batch coroutine failed: " .. tostring(r[2]), 0) end
-      return table.unpack(r, 2, r.n)
-    end
-  end
-  if is_plain(g) then
-    local i = 0
-    return function()
-      i = i + 1
-      local b = g[i]
-      if is_plain(b) then return table.unpack(b, 1, #b) end
-      return b
-    end
-  end
-  error(("train_model: batch_iter() returned a %s; expected an iterator function, a coroutine or a list of batches")
-    :format(class.name(g)), 0)
-end
+local iterator_of = B.iterator_of
 
 local function next_batch(it)
   local b = table.pack(it())
