@@ -9,23 +9,15 @@ local dnn = require "dnn"
 local D = dnn.distributed
 
 local mpi = require "support.mpi"
-local q, run, DNNLUA, why_pending = mpi.q, mpi.run, mpi.dnnlua, mpi.why_pending
-local sanitizer_env = mpi.sanitizer_env
+local q, why_pending = mpi.q, mpi.why_pending
 
 
 local function mpirun(n, script, args, overlap)
-  return run(("%s DNN_DIST_OVERLAP=%d timeout 120 mpirun --allow-run-as-root --oversubscribe -x DNN_DIST_OVERLAP "
-    .. "-np %d %s %s %s"):format(sanitizer_env(), overlap and 1 or 0, n, q(DNNLUA), q(script), args or ""))
+  return mpi.mpirun(n, script, args, "DNN_DIST_OVERLAP=" .. (overlap and 1 or 0), "-x DNN_DIST_OVERLAP")
 end
 
-local tmpdir
-local function path(name) return tmpdir .. "/" .. name end
-local function write(name, text)
-  local f = assert(io.open(path(name), "w"))
-  f:write(text)
-  f:close()
-  return path(name)
-end
+local scratch = mpi.scratch()
+local path, write = scratch.path, scratch.write
 
 local function max_diff(a, b)
   assert.are.equal(#a, #b)
@@ -99,12 +91,8 @@ print(("rank %d steps %d overlapped %d same_grads %s"):format(D.rank(), steps, c
 ]]
 
 describe("DistributedOptimizer overlapping the backward pass", function()
-  setup(function()
-    tmpdir = os.tmpname()
-    os.remove(tmpdir)
-    assert(os.execute("mkdir -p " .. q(tmpdir)))
-  end)
-  teardown(function() if tmpdir then os.execute("rm -rf " .. q(tmpdir)) end end)
+  setup(scratch.setup)
+  teardown(scratch.teardown)
 
   if why_pending then
     pending("skipped: " .. why_pending)

@@ -7,24 +7,15 @@ local D = dnn.distributed
 
 local mpi = require "support.mpi"
 local q, run, DNNLUA, why_pending = mpi.q, mpi.run, mpi.dnnlua, mpi.why_pending
-local sanitizer_env = mpi.sanitizer_env
 
-local tmpdir
-local function path(name) return tmpdir .. "/" .. name end
-local function write(name, text)
-  local f = assert(io.open(path(name), "w"))
-  f:write(text)
-  f:close()
-  return path(name)
-end
+local scratch = mpi.scratch()
+local path, write = scratch.path, scratch.write
 
 
 -- Runs script (a file) on n replicas; returns output, exit code, seconds.
 local function mpirun(n, script, args, env)
-  local cmd = ("%s %s timeout 120 mpirun --allow-run-as-root --oversubscribe -np %d %s %s %s"):format(sanitizer_env(),
-    env or "", n, q(DNNLUA), q(script), args or "")
   local t0 = os.time()
-  local out, code = run(cmd)
+  local out, code = mpi.mpirun(n, script, args, env)
   return out, code, os.time() - t0
 end
 
@@ -300,12 +291,8 @@ describe("dnn.distributed on a GPU (NCCL) #gpu", function()
 end)
 
 describe("dnn.distributed under mpirun -np 2", function()
-  setup(function()
-    tmpdir = os.tmpname()
-    os.remove(tmpdir)
-    assert(os.execute("mkdir -p " .. q(tmpdir)))
-  end)
-  teardown(function() if tmpdir then os.execute("rm -rf " .. q(tmpdir)) end end)
+  setup(scratch.setup)
+  teardown(scratch.teardown)
 
   if why_pending then
     pending("skipped: " .. why_pending)
@@ -335,10 +322,10 @@ describe("dnn.distributed under mpirun -np 2", function()
     local script = write("fit.lua", FIT)
     for _, optname in ipairs({ "sgd", "adam" }) do
       local one, two = path("one_" .. optname .. ".h5"), path("two_" .. optname .. ".h5")
-      local out1, c1 = run(("%s %s %s %s 170 16 %s"):format(q(DNNLUA), q(script), q(one), optname, q(tmpdir)))
+      local out1, c1 = run(("%s %s %s %s 170 16 %s"):format(q(DNNLUA), q(script), q(one), optname, q(scratch.dir)))
       assert.are.equal(0, c1, out1)
-      os.execute("rm -f " .. q(tmpdir) .. "/log_* " .. q(tmpdir) .. "/cb_*")
-      local out2, c2 = mpirun(2, script, ("%s %s 170 16 %s"):format(q(two), optname, q(tmpdir)))
+      os.execute("rm -f " .. q(scratch.dir) .. "/log_* " .. q(scratch.dir) .. "/cb_*")
+      local out2, c2 = mpirun(2, script, ("%s %s 170 16 %s"):format(q(two), optname, q(scratch.dir)))
       assert.are.equal(0, c2, out2)
       local a, b = dnn.load(one), dnn.load(two)
       assert.is_true(max_rel_diff(a.weights, b.weights) <= 1e-5, optname .. " " .. max_rel_diff(a.weights, b.weights))

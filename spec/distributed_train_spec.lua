@@ -8,26 +8,16 @@ local D = dnn.distributed
 
 local mpi = require "support.mpi"
 local q, run, DNNLUA, why_pending = mpi.q, mpi.run, mpi.dnnlua, mpi.why_pending
-local sanitizer_env = mpi.sanitizer_env
 
 
-local function mpirun(n, script, args, env)
-  return run(("%s %s timeout 120 mpirun --allow-run-as-root --oversubscribe -np %d %s %s %s"):format(sanitizer_env(),
-    env or "", n, q(DNNLUA), q(script), args or ""))
-end
+local mpirun = mpi.mpirun
 
 local function single(script, args, env)
   return run(("%s timeout 120 %s %s %s"):format(env or "", q(DNNLUA), q(script), args or ""))
 end
 
-local tmpdir
-local function path(name) return tmpdir .. "/" .. name end
-local function write(name, text)
-  local f = assert(io.open(path(name), "w"))
-  f:write(text)
-  f:close()
-  return path(name)
-end
+local scratch = mpi.scratch()
+local path, write = scratch.path, scratch.write
 local function exists(p)
   local f = io.open(p, "rb")
   if f then f:close() return true end
@@ -139,12 +129,8 @@ for _, m in ipairs(r.messages) do print(("rank %d message %s"):format(D.rank(), 
 ]]
 
 describe("train_model under mpirun -np 2", function()
-  setup(function()
-    tmpdir = os.tmpname()
-    os.remove(tmpdir)
-    assert(os.execute("mkdir -p " .. q(tmpdir)))
-  end)
-  teardown(function() if tmpdir then os.execute("rm -rf " .. q(tmpdir)) end end)
+  setup(scratch.setup)
+  teardown(scratch.teardown)
 
   if why_pending then
     pending("skipped: " .. why_pending)

@@ -42,4 +42,33 @@ function M.sanitizer_env()
   return "ASAN_OPTIONS=" .. M.q(asan .. ":detect_leaks=0")
 end
 
+-- Runs script (a file) under mpirun on n replicas with the dnnlua under
+-- test: output and exit code.  env: "NAME=value ..." put before mpirun;
+-- flags: more mpirun options (-x NAME to pass a variable on).
+function M.mpirun(n, script, args, env, flags)
+  return M.run(("%s %s timeout 120 mpirun --allow-run-as-root --oversubscribe %s-np %d %s %s %s"):format(
+    M.sanitizer_env(), env or "", flags and flags .. " " or "", n, M.q(M.dnnlua), M.q(script), args or ""))
+end
+
+-- A scratch directory for one describe block: setup/teardown make and
+-- remove it; path(name) and write(name, text) (which returns the path)
+-- work inside it once setup has run.
+function M.scratch()
+  local S = {}
+  function S.setup()
+    S.dir = os.tmpname()
+    os.remove(S.dir)
+    assert(os.execute("mkdir -p " .. M.q(S.dir)))
+  end
+  function S.teardown() if S.dir then os.execute("rm -rf " .. M.q(S.dir)) end end
+  function S.path(name) return S.dir .. "/" .. name end
+  function S.write(name, text)
+    local f = assert(io.open(S.path(name), "w"))
+    f:write(text)
+    f:close()
+    return S.path(name)
+  end
+  return S
+end
+
 return M
