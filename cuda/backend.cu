@@ -226,34 +226,7 @@ dnn_status cu_iter_init(const char *op, cu_iter *it, int nops, const dnn_tensor 
   it->nops = nops;
   it->numel = dnn_numel(t0);
   for (int k = 0; k < nops; k++) it->base[k] = (char *)dnn_data_ptr(ts[k]);
-  /* drop size-1 dims, then merge dims whose strides chain for every operand */
-  int nd = 0;
-  for (int d = 0; d < t0->ndim; d++) {
-    if (t0->shape[d] == 1) continue;
-    it->shape[nd] = t0->shape[d];
-    for (int k = 0; k < nops; k++) it->strides[k][nd] = ts[k]->strides[d];
-    nd++;
-  }
-  if (nd == 0) {
-    it->shape[0] = 1;
-    for (int k = 0; k < nops; k++) it->strides[k][0] = 0;
-    nd = 1;
-  }
-  int out = 0;
-  for (int d = 1; d < nd; d++) {
-    bool merge = true;
-    for (int k = 0; k < nops; k++)
-      if (it->strides[k][out] != it->strides[k][d] * it->shape[d]) merge = false;
-    if (merge) {
-      it->shape[out] *= it->shape[d];
-      for (int k = 0; k < nops; k++) it->strides[k][out] = it->strides[k][d];
-    } else {
-      out++;
-      it->shape[out] = it->shape[d];
-      for (int k = 0; k < nops; k++) it->strides[k][out] = it->strides[k][d];
-    }
-  }
-  it->ndim = out + 1;
+  it->ndim = dnn_coalesce_dims(nops, ts, false, it->shape, it->strides);
   /* flat: every operand contiguous or a broadcast scalar, so one linear
    * index serves all (the common case: no division per element) */
   it->flat = true;

@@ -58,4 +58,13 @@ static inline bool dnn_blas_layout(int64_t rows, int64_t cols, int64_t sr, int64
     if (s_ != DNN_OK) return s_;  \
   } while (0)
 
+/* The iteration space of nops same-shape operands (ts[0]'s shape; the others
+ * broadcast to it) with as few dims as possible: size-1 dims dropped, then
+ * neighbouring dims merged wherever every operand's strides chain.  Fills
+ * shape[] and strides[k][] (in elements, or in bytes when in_bytes) and
+ * returns the number of dims, >= 1 (a 0-d or one-element space is one dim of
+ * size 1 with stride 0).  Shared by the CPU and CUDA elementwise iterators. */
+int dnn_coalesce_dims(int nops, const dnn_tensor *const *ts, bool in_bytes, int64_t *shape,
+                      int64_t (*strides)[DNN_MAX_DIMS]);
+
 #endif

@@ -11,35 +11,7 @@ void cpu_iter_init(cpu_iter *it, int nops, const dnn_tensor *const *ts) {
   it->numel = dnn_numel(t0);
   for (int k = 0; k < nops; k++)
     it->base[k] = (char *)ts[k]->storage->data + ts[k]->offset * (int64_t)dnn_dtype_size((dnn_dtype)ts[k]->dtype);
-  /* drop size-1 dims, then merge dims whose strides chain for every operand */
-  int nd = 0;
-  for (int d = 0; d < t0->ndim; d++) {
-    if (t0->shape[d] == 1) continue;
-    it->shape[nd] = t0->shape[d];
-    for (int k = 0; k < nops; k++)
-      it->strides[k][nd] = ts[k]->strides[d] * (int64_t)dnn_dtype_size((dnn_dtype)ts[k]->dtype);
-    nd++;
-  }
-  if (nd == 0) {
-    it->shape[0] = 1;
-    for (int k = 0; k < nops; k++) it->strides[k][0] = 0;
-    nd = 1;
-  }
-  int out = 0;
-  for (int d = 1; d < nd; d++) {
-    bool merge = true;
-    for (int k = 0; k < nops; k++)
-      if (it->strides[k][out] != it->strides[k][d] * it->shape[d]) merge = false;
-    if (merge) {
-      it->shape[out] *= it->shape[d];
-      for (int k = 0; k < nops; k++) it->strides[k][out] = it->strides[k][d];
-    } else {
-      out++;
-      it->shape[out] = it->shape[d];
-      for (int k = 0; k < nops; k++) it->strides[k][out] = it->strides[k][d];
-    }
-  }
-  it->ndim = out + 1;
+  it->ndim = dnn_coalesce_dims(nops, ts, true, it->shape, it->strides);
 }
 
 /* Processes flat elements [begin, end). */
