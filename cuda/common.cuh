@@ -254,4 +254,20 @@ dnn_status cu_gemm(const char *op, cuda_ctx *c, dnn_dtype dt, int64_t batch, int
                    const void *A, int64_t sab, int64_t sam, int64_t sak, const void *B, int64_t sbb, int64_t sbk,
                    int64_t sbn, void *C, int64_t scb, int64_t ldc, double alpha, double beta);
 
+/* The sum of v over a 1-d block of THREADS threads (a power of two), added
+ * as a tree in a fixed order (deterministic); every thread gets it. */
+template <int THREADS>
+__device__ double cu_block_sum(double v) {
+  __shared__ double sh[THREADS];
+  sh[threadIdx.x] = v;
+  __syncthreads();
+  for (int s = THREADS / 2; s > 0; s >>= 1) {
+    if ((int)threadIdx.x < s) sh[threadIdx.x] += sh[threadIdx.x + s];
+    __syncthreads();
+  }
+  double r = sh[0];
+  __syncthreads();
+  return r;
+}
+
 #endif

@@ -156,19 +156,6 @@ __global__ void copy_mean(const void *st, dnn_dtype dt, int64_t C, double *mean)
 
 #define LN_THREADS 256
 
-__device__ double ln_block_sum(double v) {
-  __shared__ double sh[LN_THREADS];
-  sh[threadIdx.x] = v;
-  __syncthreads();
-  for (int s = LN_THREADS / 2; s > 0; s >>= 1) {
-    if ((int)threadIdx.x < s) sh[threadIdx.x] += sh[threadIdx.x + s];
-    __syncthreads();
-  }
-  double r = sh[0];
-  __syncthreads();
-  return r;
-}
-
 template <typename T>
 __global__ void ln_fwd(const T *X, const T *gm, const T *bt, T *Y, T *ST, int64_t rows, int64_t D, double eps) {
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
@@ -176,11 +163,11 @@ __global__ void ln_fwd(const T *X, const T *gm, const T *bt, T *Y, T *ST, int64_
     T *y = Y + r * D;
     double s = 0;
     for (int64_t j = threadIdx.x; j < D; j += LN_THREADS) s += (double)x[j];
-    s = ln_block_sum(s);
+    s = cu_block_sum<LN_THREADS>(s);
     double mean = D ? s / (double)D : 0;
     double v = 0;
     for (int64_t j = threadIdx.x; j < D; j += LN_THREADS) v += ((double)x[j] - mean) * ((double)x[j] - mean);
-    v = ln_block_sum(v);
+    v = cu_block_sum<LN_THREADS>(v);
     double inv = 1.0 / sqrt((D ? v / (double)D : 0) + eps);
     T m = (T)mean, iv = (T)inv;
     for (int64_t j = threadIdx.x; j < D; j += LN_THREADS) {
@@ -205,8 +192,8 @@ __global__ void ln_dx(const T *G, const T *X, const T *ST, const T *gm, T *DX, i
       s1 += (double)gh;
       s2 += (double)(gh * (x[j] - m) * iv);
     }
-    s1 = ln_block_sum(s1);
-    s2 = ln_block_sum(s2);
+    s1 = cu_block_sum<LN_THREADS>(s1);
+    s2 = cu_block_sum<LN_THREADS>(s2);
     T m1 = (T)(s1 / (double)D), m2 = (T)(s2 / (double)D);
     for (int64_t j = threadIdx.x; j < D; j += LN_THREADS) {
       T gh = gm ? g[j] * gm[j] : g[j];

@@ -165,32 +165,19 @@ __global__ void update_kernel(upd c, int64_t n, T *p, const T *g, T *s0, T *s1, 
 #define SQ_MAX_BLOCKS 1024
 #define SQ_MIN_CHUNK 8192
 
-__device__ double block_sum(double v) {
-  __shared__ double sh[SQ_THREADS];
-  sh[threadIdx.x] = v;
-  __syncthreads();
-  for (int s = SQ_THREADS / 2; s > 0; s >>= 1) {
-    if ((int)threadIdx.x < s) sh[threadIdx.x] += sh[threadIdx.x + s];
-    __syncthreads();
-  }
-  double r = sh[0];
-  __syncthreads();
-  return r;
-}
-
 template <typename T>
 __global__ void sqnorm_partial(const T *x, int64_t n, int64_t chunk, double *part) {
   int64_t lo = blockIdx.x * chunk, hi = lo + chunk < n ? lo + chunk : n;
   double acc = 0;
   for (int64_t i = lo + threadIdx.x; i < hi; i += SQ_THREADS) acc += (double)x[i] * (double)x[i];
-  double s = block_sum(acc);
+  double s = cu_block_sum<SQ_THREADS>(acc);
   if (threadIdx.x == 0) part[blockIdx.x] = s;
 }
 
 __global__ void sqnorm_final(const double *part, int64_t nparts, double *out) {
   double acc = 0;
   for (int64_t i = threadIdx.x; i < nparts; i += SQ_THREADS) acc += part[i];
-  double s = block_sum(acc);
+  double s = cu_block_sum<SQ_THREADS>(acc);
   if (threadIdx.x == 0) *out = s;
 }
 
