@@ -5,26 +5,7 @@
  * launch shape (the counter-based design's point).  Only the libm calls of
  * normal() (log, cos, sin in double) may differ in the last ulp. */
 #include "elementwise.cuh"
-
-/* Host and device (the host copy lets a test compare it with dnn_philox). */
-__host__ __device__ void cu_philox(uint64_t seed, uint64_t counter, uint32_t out[4]) {
-  uint32_t c0 = (uint32_t)counter, c1 = (uint32_t)(counter >> 32), c2 = 0, c3 = 0;
-  uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
-#ifdef __CUDA_ARCH__
-#pragma unroll
-#endif
-  for (int r = 0; r < 10; r++) {
-    uint64_t p0 = (uint64_t)0xD2511F53u * c0, p1 = (uint64_t)0xCD9E8D57u * c2;
-    uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0, n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
-    c1 = (uint32_t)p1;
-    c3 = (uint32_t)p0;
-    c0 = n0;
-    c2 = n2;
-    k0 += 0x9E3779B9u;
-    k1 += 0xBB67AE85u;
-  }
-  out[0] = c0, out[1] = c1, out[2] = c2, out[3] = c3;
-}
+#include "core/philox.h"
 
 namespace {
 
@@ -47,7 +28,7 @@ __global__ void random_kernel(int op, dnn_dtype dt, void *out, int64_t n, int64_
                               uint64_t offset, double s0, double s1) {
   CU_GRID_STRIDE(blk, nblocks) {
     uint32_t r[4];
-    cu_philox(seed, offset + (uint64_t)blk, r);
+    dnn_philox_block(seed, offset + (uint64_t)blk, r);
     uint64_t w0 = (uint64_t)r[1] << 32 | r[0], w1 = (uint64_t)r[3] << 32 | r[2];
     if (op == DNN_OP_NORMAL) { /* Box-Muller: two normals per block */
       double u1 = 1.0 - u01_from64(w0), u2 = u01_from64(w1);
@@ -86,7 +67,7 @@ __global__ void dropout_kernel(const T *x, T *o, int64_t n, uint64_t seed, uint6
   int64_t nblocks = (n + 3) / 4;
   CU_GRID_STRIDE(blk, nblocks) {
     uint32_t r[4];
-    cu_philox(seed, offset + (uint64_t)blk, r);
+    dnn_philox_block(seed, offset + (uint64_t)blk, r);
     int64_t i0 = blk * 4, m = n - i0 < 4 ? n - i0 : 4;
     for (int64_t k = 0; k < m; k++) o[i0 + k] = u01f_from32(r[k]) >= rate ? x[i0 + k] * scale : (T)0;
   }
@@ -135,16 +116,17 @@ dnn_status cu_dropout(const dnn_op_args *a) {
   return DNN_OK;
 }
 
-/* The port's arithmetic checked against core/rng.c on the host (the same
- * function body runs in the kernels): number of mismatching words over a
- * spread of seeds and counters.  Runs without a GPU. */
+/* core/philox.h as nvcc compiles it (the same body runs in the kernels)
+ * checked against the C compiler's dnn_philox on the host: number of
+ * mismatching words over a spread of seeds and counters.  Runs without a
+ * GPU. */
 extern "C" int dnn_cuda_philox_mismatches(void) {
   int bad = 0;
   const uint64_t seeds[3] = {0, 42, 0x9E3779B97F4A7C15ull};
   for (int s = 0; s < 3; s++)
     for (uint64_t ctr = 0; ctr < 4096; ctr = ctr * 3 + 1) {
       uint32_t a[4], b[4];
-      cu_philox(seeds[s], ctr << 20 | ctr, a);
+      dnn_philox_block(seeds[s], ctr << 20 | ctr, a);
       dnn_philox(seeds[s], ctr << 20 | ctr, b);
       for (int k = 0; k < 4; k++) bad += a[k] != b[k];
     }

@@ -2,6 +2,7 @@
  * reserves a range of 128-bit counters, so values do not depend on how many
  * threads (or GPU blocks) fill the tensor, and the whole state is two words. */
 #include "internal.h"
+#include "philox.h"
 
 static dnn_rng_state global_rng = {67280421310721ull, 0};
 
@@ -19,21 +20,7 @@ uint64_t dnn_rng_reserve(uint64_t nblocks) {
   return first;
 }
 
-void dnn_philox(uint64_t seed, uint64_t counter, uint32_t out[4]) {
-  uint32_t c0 = (uint32_t)counter, c1 = (uint32_t)(counter >> 32), c2 = 0, c3 = 0;
-  uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
-  for (int r = 0; r < 10; r++) {
-    uint64_t p0 = (uint64_t)0xD2511F53u * c0, p1 = (uint64_t)0xCD9E8D57u * c2;
-    uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0, n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
-    c1 = (uint32_t)p1;
-    c3 = (uint32_t)p0;
-    c0 = n0;
-    c2 = n2;
-    k0 += 0x9E3779B9u;
-    k1 += 0xBB67AE85u;
-  }
-  out[0] = c0, out[1] = c1, out[2] = c2, out[3] = c3;
-}
+void dnn_philox(uint64_t seed, uint64_t counter, uint32_t out[4]) { dnn_philox_block(seed, counter, out); }
 
 int dnn_rng_values_per_block(dnn_op op, dnn_dtype dt) {
   return (op == DNN_OP_NORMAL || op == DNN_OP_RANDINT || (dt == DNN_FLOAT64 && op == DNN_OP_UNIFORM)) ? 2 : 4;
