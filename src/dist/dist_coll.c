@@ -123,15 +123,6 @@ static dnn_status check_same(const char *op, int n, dnn_tensor *const *ts, int64
   return st;
 }
 
-static MPI_Op mpi_op(dnn_dist_op op) {
-  switch (op) {
-  case DNN_DIST_MIN: return MPI_MIN;
-  case DNN_DIST_MAX: return MPI_MAX;
-  case DNN_DIST_PROD: return MPI_PROD;
-  default: return MPI_SUM;
-  }
-}
-
 #endif
 
 /* ---- the fusion buffers ----
@@ -309,7 +300,7 @@ dnn_status dnn_dist_allreduce(int n, dnn_tensor *const *ts, dnn_tensor **out, co
       /* no check ran: this is the replicas' meeting, under the deadline */
       MPI_Request req;
       int rc = MPI_Iallreduce(MPI_IN_PLACE, st[b]->data, (int)bk[b].elems, dnn_dist_mpi_type(bk[b].dt),
-                              mpi_op(o->op), g.comm, &req);
+                              dnn_dist_mpi_op(o->op), g.comm, &req);
       status = rc == MPI_SUCCESS ? dnn_dist_wait(1, &req, op) : dnn_dist_mpi_error(op, rc);
       g.stats.collectives++;
       continue;
@@ -317,7 +308,7 @@ dnn_status dnn_dist_allreduce(int n, dnn_tensor *const *ts, dnn_tensor **out, co
     for (int64_t c = 0; use_mpi() && c < bk[b].elems && status == DNN_OK; c += CHUNK_ELEMS) {
       int64_t m = bk[b].elems - c < CHUNK_ELEMS ? bk[b].elems - c : CHUNK_ELEMS;
       int rc = MPI_Allreduce(MPI_IN_PLACE, (char *)st[b]->data + c * (int64_t)esz, (int)m,
-                             dnn_dist_mpi_type(bk[b].dt), mpi_op(o->op), g.comm);
+                             dnn_dist_mpi_type(bk[b].dt), dnn_dist_mpi_op(o->op), g.comm);
       if (rc != MPI_SUCCESS) status = dnn_dist_mpi_error(op, rc);
       g.stats.collectives++;
     }

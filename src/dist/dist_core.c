@@ -112,6 +112,15 @@ MPI_Datatype dnn_dist_mpi_type(dnn_dtype dt) {
   }
 }
 
+MPI_Op dnn_dist_mpi_op(dnn_dist_op op) {
+  switch (op) {
+  case DNN_DIST_MIN: return MPI_MIN;
+  case DNN_DIST_MAX: return MPI_MAX;
+  case DNN_DIST_PROD: return MPI_PROD;
+  default: return MPI_SUM;
+  }
+}
+
 dnn_status dnn_dist_mpi_error(const char *op, int rc) {
   char text[MPI_MAX_ERROR_STRING] = "";
   int len = 0;

@@ -37,6 +37,7 @@ dnn_status dnn_dist_wait(int n, MPI_Request *reqs, const char *op);
 /* Turns an MPI error code into an engine error (and marks broken). */
 dnn_status dnn_dist_mpi_error(const char *op, int rc);
 MPI_Datatype dnn_dist_mpi_type(dnn_dtype dt);
+MPI_Op dnn_dist_mpi_op(dnn_dist_op op);
 #endif
 
 /* Monotonic seconds. */

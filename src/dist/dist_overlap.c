@@ -54,16 +54,6 @@ static job *q_head, *q_tail;
 static int in_flight; /* queued or running */
 static int thread_state; /* 0 not started, 1 running, -1 could not start */
 
-#ifdef DNN_HAVE_MPI
-static MPI_Op mpi_op(dnn_dist_op op) {
-  switch (op) {
-  case DNN_DIST_MIN: return MPI_MIN;
-  case DNN_DIST_MAX: return MPI_MAX;
-  case DNN_DIST_PROD: return MPI_PROD;
-  default: return MPI_SUM;
-  }
-}
-#endif
 
 /* The collective of one bucket (on whichever thread runs it). */
 static void run_job(job *j) {
@@ -74,14 +64,14 @@ static void run_job(job *j) {
   MPI_Datatype type = dnn_dist_mpi_type(j->dt);
   MPI_Request req;
   if (j->small) {
-    int rc = MPI_Iallreduce(MPI_IN_PLACE, j->buf, (int)j->elems, type, mpi_op(j->op), g.comm, &req);
+    int rc = MPI_Iallreduce(MPI_IN_PLACE, j->buf, (int)j->elems, type, dnn_dist_mpi_op(j->op), g.comm, &req);
     st = rc == MPI_SUCCESS ? dnn_dist_wait(1, &req, op) : dnn_dist_mpi_error(op, rc);
   } else {
     int rc = MPI_Ibarrier(g.comm, &req); /* everyone here: then the fast blocking form */
     st = rc == MPI_SUCCESS ? dnn_dist_wait(1, &req, op) : dnn_dist_mpi_error(op, rc);
     for (int64_t c = 0; c < j->elems && st == DNN_OK; c += CHUNK_ELEMS) {
       int64_t m = j->elems - c < CHUNK_ELEMS ? j->elems - c : CHUNK_ELEMS;
-      rc = MPI_Allreduce(MPI_IN_PLACE, j->buf + c * (int64_t)esz, (int)m, type, mpi_op(j->op), g.comm);
+      rc = MPI_Allreduce(MPI_IN_PLACE, j->buf + c * (int64_t)esz, (int)m, type, dnn_dist_mpi_op(j->op), g.comm);
       if (rc != MPI_SUCCESS) st = dnn_dist_mpi_error(op, rc);
     }
   }
